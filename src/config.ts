@@ -1,0 +1,51 @@
+// The only reader of process.env: every setting validated at start, typed, with its default.
+import { existsSync } from 'node:fs';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Integer = (def: number, minimum: number, maximum: number) =>
+  Type.Integer({ default: def, minimum, maximum });
+
+const ConfigSchema = Type.Object({
+  PORT: Integer(8080, 0, 65535),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/boxoffice', pattern: '^postgres(ql)?://' }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  /** Prepended to every Redis key and channel, so that several deployments (or test runs) share one Redis. */
+  REDIS_KEY_PREFIX: Type.String({ default: '', pattern: '^[A-Za-z0-9_:.-]*$' }),
+  ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all' }),
+  RESERVATION_TTL_SECONDS: Integer(120, 1, 86_400),
+  CLEANUP_INTERVAL_SECONDS: Integer(30, 1, 3_600),
+  PROCESSOR_BATCH_SIZE: Integer(500, 1, 10_000),
+  ADMIN_TOKEN: Type.String({ default: '' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+    default: 'info',
+  }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+export const CONFIG_KEYS = Object.keys(ConfigSchema.properties) as (keyof Config)[];
+
+export class ConfigError extends Error {}
+
+/** Builds the configuration from an environment; throws a ConfigError naming the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
+  const [error] = Value.Errors(ConfigSchema, converted);
+  if (error) {
+    const name = error.instancePath.replace(/^\//, '') || String(Object.values(error.params ?? {})[0] ?? '?');
+    throw new ConfigError(`invalid configuration: ${name}=${JSON.stringify(raw[name] ?? '')} (${error.message})`);
+  }
+  return converted as Config;
+}
+
+/** Reads `.env` when present (real environment variables win), then validates. */
+export function loadConfig(): Config {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return parseConfig(process.env);
+}

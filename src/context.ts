@@ -1,0 +1,41 @@
+// The process's shared resources, built once from the configuration.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { createDb, type Db } from './db/pool.ts';
+import { createRedis, type RedisClient } from './redis/client.ts';
+import { createKeys, type Keys } from './redis/keys.ts';
+
+export interface Context {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: RedisClient;
+  keys: Keys;
+  /** Unique per process: owner id of processor leases. */
+  instanceId: string;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization', '*.token', 'token'] });
+}
+
+export function createContext(config: Config, log: Logger = createLogger(config)): Context {
+  const db = createDb(config.DATABASE_URL, log);
+  const redis = createRedis(config.REDIS_URL);
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
+  return {
+    config,
+    log,
+    db,
+    redis,
+    keys: createKeys(config.REDIS_KEY_PREFIX),
+    instanceId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    async close() {
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// Events and ticket types: the public listing and the admin's writes.
+import type { Db } from './pool.ts';
+
+export interface TicketTypeView {
+  id: number;
+  name: string;
+  price: string;
+  capacity: number;
+  quantity_available: number;
+  max_per_order: number;
+}
+
+export interface EventView {
+  id: number;
+  name: string;
+  description: string;
+  venue: string;
+  /** ISO 8601 */
+  starts_at: string;
+  ticket_types: TicketTypeView[];
+}
+
+// One query for any number of events: ticket types are aggregated per event in PostgreSQL.
+const EVENTS_SQL = `
+  SELECT e.id, e.name, e.description, e.venue, to_json(e.starts_at) #>> '{}' AS starts_at,
+         coalesce(json_agg(json_build_object(
+           'id', t.id, 'name', t.name, 'price', t.price::text, 'capacity', t.capacity,
+           'quantity_available', t.quantity_available, 'max_per_order', t.max_per_order
+         ) ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), '[]') AS ticket_types
+  FROM events e LEFT JOIN ticket_types t ON t.event_id = e.id`;
+
+export async function listEvents(db: Db): Promise<EventView[]> {
+  const { rows } = await db.query<EventView>(`${EVENTS_SQL} GROUP BY e.id ORDER BY e.starts_at, e.id`);
+  return rows;
+}
+
+export async function getEvent(db: Db, id: number): Promise<EventView | undefined> {
+  const { rows } = await db.query<EventView>(`${EVENTS_SQL} WHERE e.id = $1 GROUP BY e.id`, [id]);
+  return rows[0];
+}
+
+export interface NewEvent {
+  name: string;
+  description?: string;
+  venue?: string;
+  starts_at: string;
+}
+
+export async function createEvent(db: Db, e: NewEvent): Promise<EventView> {
+  const { rows } = await db.query<EventView>(
+    `INSERT INTO events (name, description, venue, starts_at) VALUES ($1, $2, $3, $4)
+     RETURNING id, name, description, venue, to_json(starts_at) #>> '{}' AS starts_at, '[]'::json AS ticket_types`,
+    [e.name, e.description ?? '', e.venue ?? '', e.starts_at],
+  );
+  return rows[0]!;
+}
+
+export interface NewTicketType {
+  name: string;
+  price: string;
+  capacity: number;
+  max_per_order?: number;
+}
+
+/** Creates a ticket type whose whole capacity is available; undefined when the event does not exist. */
+export async function createTicketType(db: Db, eventId: number, t: NewTicketType): Promise<TicketTypeView | undefined> {
+  const { rows } = await db.query<TicketTypeView>(
+    `INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order)
+     SELECT id, $2, $3, $4, $4, $5 FROM events WHERE id = $1
+     RETURNING id, name, price::text AS price, capacity, quantity_available, max_per_order`,
+    [eventId, t.name, t.price, t.capacity, t.max_per_order ?? 4],
+  );
+  return rows[0];
+}
+
+export interface TicketTypeRule {
+  id: number;
+  event_id: number;
+  max_per_order: number;
+}
+
+export async function getTicketTypeRule(db: Db, id: number): Promise<TicketTypeRule | undefined> {
+  const { rows } = await db.query<TicketTypeRule>(
+    'SELECT id, event_id, max_per_order FROM ticket_types WHERE id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+export async function listTicketTypeIds(db: Db): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM ticket_types ORDER BY id');
+  return rows.map((r) => r.id);
+}
+
+export interface StockRow {
+  id: number;
+  event_id: number;
+  name: string;
+  capacity: number;
+  quantity_available: number;
+  held: number;
+  confirmed: number;
+}
+
+/** Stock per ticket type, with held and confirmed counted from the hold rows (I1 can be read off it). */
+export async function stockByTicketType(db: Db): Promise<StockRow[]> {
+  const { rows } = await db.query<StockRow>(`
+    SELECT t.id, t.event_id, t.name, t.capacity, t.quantity_available,
+           coalesce(sum(r.quantity) FILTER (WHERE r.status = 'reserved'), 0)::int AS held,
+           coalesce(sum(r.quantity) FILTER (WHERE r.status = 'confirmed'), 0)::int AS confirmed
+    FROM ticket_types t LEFT JOIN reservations r ON r.ticket_type_id = t.id
+    GROUP BY t.id ORDER BY t.id`);
+  return rows;
+}

@@ -1,0 +1,182 @@
+// Holds: admission of a batch, confirm, cancel and expiry. Every change of stock happens in the
+// same statement or transaction as the change of the hold rows that explains it (I1, I2).
+import type { PoolClient } from 'pg';
+import type { HoldStatus } from '../domain/states.ts';
+import type { Db, Queryable } from './pool.ts';
+
+export interface Candidate {
+  token: string;
+  userId: string;
+  quantity: number;
+}
+
+export interface AdmitOutcome {
+  granted: Candidate[];
+  soldOut: Candidate[];
+  /** From the first buyer whose quantity may still fit once holds return, in line order. */
+  waiting: Candidate[];
+  expiresAt: Date;
+}
+
+/**
+ * Admits buyers in line order inside the caller's transaction. Returns undefined when a processor
+ * with a newer epoch has taken the ticket type over (fencing), so a stale one changes nothing.
+ * `recovery` marks tokens an interrupted batch may already have committed: those count as granted
+ * without taking stock twice.
+ */
+export async function admitBatch(
+  client: PoolClient,
+  ticketTypeId: number,
+  epoch: number,
+  candidates: Candidate[],
+  ttlSeconds: number,
+  recovery: boolean,
+): Promise<AdmitOutcome | undefined> {
+  // Locks the row (admissions of one ticket type are serialised) and checks the fence in one statement.
+  const locked = await client.query<{ quantity_available: number; expires_at: Date }>(
+    `UPDATE ticket_types SET processor_epoch = $2 WHERE id = $1 AND processor_epoch <= $2
+     RETURNING quantity_available, now() + make_interval(secs => $3) AS expires_at`,
+    [ticketTypeId, epoch, ttlSeconds],
+  );
+  const row = locked.rows[0];
+  if (!row) return undefined;
+
+  const already = new Set<string>();
+  if (recovery) {
+    const { rows } = await client.query<{ token: string }>(
+      'SELECT token FROM reservations WHERE token = ANY($1::text[])',
+      [candidates.map((c) => c.token)],
+    );
+    for (const r of rows) already.add(r.token);
+  }
+
+  const outcome: AdmitOutcome = { granted: [], soldOut: [], waiting: [], expiresAt: row.expires_at };
+  const fresh: Candidate[] = [];
+  let available = row.quantity_available;
+  let held: number | undefined; // read only when a buyer does not fit: the rare path
+  for (const [i, c] of candidates.entries()) {
+    if (already.has(c.token)) {
+      outcome.granted.push(c);
+    } else if (c.quantity <= available) {
+      available -= c.quantity;
+      outcome.granted.push(c);
+      fresh.push(c);
+    } else {
+      held ??= await heldQuantity(client, ticketTypeId);
+      // Stock that may come back is what is held now; holds granted in this batch count too.
+      const mayReturn = held + fresh.reduce((sum, f) => sum + f.quantity, 0);
+      if (c.quantity > available + mayReturn) {
+        outcome.soldOut.push(c);
+      } else {
+        outcome.waiting = candidates.slice(i);
+        break;
+      }
+    }
+  }
+
+  if (fresh.length) {
+    await client.query(
+      `WITH inserted AS (
+         INSERT INTO reservations (token, ticket_type_id, user_id, quantity, expires_at)
+         SELECT t, $2, u, q, $5 FROM unnest($1::text[], $3::text[], $4::int[]) AS x (t, u, q)
+         ON CONFLICT (token) DO NOTHING
+         RETURNING quantity)
+       UPDATE ticket_types SET quantity_available = quantity_available - (SELECT coalesce(sum(quantity), 0) FROM inserted)
+       WHERE id = $2`,
+      [fresh.map((c) => c.token), ticketTypeId, fresh.map((c) => c.userId), fresh.map((c) => c.quantity), row.expires_at],
+    );
+  }
+  return outcome;
+}
+
+async function heldQuantity(q: Queryable, ticketTypeId: number): Promise<number> {
+  const { rows } = await q.query<{ held: number }>(
+    `SELECT coalesce(sum(quantity), 0)::int AS held FROM reservations WHERE ticket_type_id = $1 AND status = 'reserved'`,
+    [ticketTypeId],
+  );
+  return rows[0]!.held;
+}
+
+export interface EndedHold {
+  token: string;
+  ticket_type_id: number;
+}
+
+/**
+ * Expires up to `limit` overdue holds and returns their stock, in one statement. SKIP LOCKED leaves
+ * rows that a confirm or cancel is changing right now to that change: each hold ends exactly once.
+ */
+export async function expireDue(q: Queryable, limit: number): Promise<EndedHold[]> {
+  const { rows } = await q.query<EndedHold>(
+    `WITH due AS (
+       SELECT id FROM reservations WHERE status = 'reserved' AND expires_at <= now()
+       ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+     expired AS (
+       UPDATE reservations r SET status = 'expired' FROM due WHERE r.id = due.id
+       RETURNING r.token, r.ticket_type_id, r.quantity),
+     returned AS (
+       UPDATE ticket_types t SET quantity_available = t.quantity_available + s.quantity
+       FROM (SELECT ticket_type_id, sum(quantity)::int AS quantity FROM expired GROUP BY ticket_type_id) s
+       WHERE t.id = s.ticket_type_id)
+     SELECT token, ticket_type_id FROM expired`,
+    [limit],
+  );
+  return rows;
+}
+
+/** When the next hold runs out, if any is outstanding. */
+export async function nextExpiry(db: Db): Promise<Date | undefined> {
+  const { rows } = await db.query<{ at: Date | null }>(
+    `SELECT min(expires_at) AS at FROM reservations WHERE status = 'reserved'`,
+  );
+  return rows[0]?.at ?? undefined;
+}
+
+export interface HoldView {
+  id: number;
+  ticket_type_id: number;
+  quantity: number;
+  status: HoldStatus;
+  expires_at: Date;
+  confirmed_at: Date | null;
+  booking_id: number | null;
+}
+
+export async function findHold(q: Queryable, token: string): Promise<HoldView | undefined> {
+  const { rows } = await q.query<HoldView>(
+    `SELECT r.id, r.ticket_type_id, r.quantity, r.status, r.expires_at, r.confirmed_at, b.id AS booking_id
+     FROM reservations r LEFT JOIN ticket_bookings b ON b.reservation_id = r.id WHERE r.token = $1`,
+    [token],
+  );
+  return rows[0];
+}
+
+/**
+ * Confirms a live hold and books it, in one statement: a hold that is expired (even if not yet
+ * swept) or already confirmed is left alone, so concurrent confirms create one booking (I2).
+ * Returns the hold as it stands afterwards, and whether this call confirmed it.
+ */
+export async function confirmHold(db: Db, token: string): Promise<{ hold?: HoldView; confirmedNow: boolean }> {
+  const { rowCount } = await db.query(
+    `WITH confirmed AS (
+       UPDATE reservations SET status = 'confirmed', confirmed_at = now()
+       WHERE token = $1 AND status = 'reserved' AND expires_at > now()
+       RETURNING id)
+     INSERT INTO ticket_bookings (reservation_id) SELECT id FROM confirmed`,
+    [token],
+  );
+  return { hold: await findHold(db, token), confirmedNow: rowCount === 1 };
+}
+
+/** Cancels a live hold and returns its stock, in one statement; false when it was not live. */
+export async function cancelHold(q: Queryable, token: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `WITH cancelled AS (
+       UPDATE reservations SET status = 'cancelled' WHERE token = $1 AND status = 'reserved'
+       RETURNING ticket_type_id, quantity)
+     UPDATE ticket_types t SET quantity_available = t.quantity_available + c.quantity
+     FROM cancelled c WHERE t.id = c.ticket_type_id`,
+    [token],
+  );
+  return rowCount === 1;
+}

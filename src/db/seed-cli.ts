@@ -1,0 +1,21 @@
+// npm run seed [-- --if-empty]: adds the demo event (with --if-empty, only to an empty database).
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../context.ts';
+import { ensureDatabase, migrate } from './migrate.ts';
+import { createDb } from './pool.ts';
+import { hasEvents, seedDemo } from './seed.ts';
+
+const config = loadConfig();
+const log = createLogger(config);
+await ensureDatabase(config.DATABASE_URL);
+const db = createDb(config.DATABASE_URL, log, 1);
+try {
+  await migrate(db);
+  if (process.argv.includes('--if-empty') && (await hasEvents(db))) {
+    log.info('database has events already; not seeding');
+  } else {
+    log.info({ eventId: await seedDemo(db) }, 'demo event created');
+  }
+} finally {
+  await db.close();
+}
