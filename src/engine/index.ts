@@ -1,0 +1,37 @@
+// The background work of ROLE=worker (and all): processor and sweeper, woken over Redis pub/sub.
+import type { Context } from '../context.ts';
+import { Processor, type BatchReport } from './processor.ts';
+import { Sweeper, type SweepReport } from './sweeper.ts';
+
+export interface EngineHooks {
+  onBatch?: (report: BatchReport) => void;
+  onSweep?: (report: SweepReport) => void;
+}
+
+export interface Engine {
+  processor: Processor;
+  sweeper: Sweeper;
+  stop(): Promise<void>;
+}
+
+export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promise<Engine> {
+  const processor = new Processor(ctx, hooks.onBatch);
+  const sweeper = new Sweeper(ctx, hooks.onSweep);
+  const subscriber = ctx.redis.duplicate({ maxRetriesPerRequest: null });
+  subscriber.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'Redis subscriber error'));
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === ctx.keys.wakeChannel) processor.wake(Number(message));
+    else sweeper.holdsGranted(Number(message));
+  });
+  await subscriber.subscribe(ctx.keys.wakeChannel, ctx.keys.holdsChannel);
+  await processor.start();
+  sweeper.start();
+  return {
+    processor,
+    sweeper,
+    async stop() {
+      await Promise.all([processor.stop(), sweeper.stop()]);
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+// Admits queued buyers in join order, in batches, one ticket type per lease holder (DESIGN.md).
+// Event-driven: a join wakes it when it is idle, a returned hold wakes it when it waits for
+// stock; a slow poll of the active set only covers lost pub/sub messages and crashed peers.
+import type { Context } from '../context.ts';
+import { listTicketTypeIds } from '../db/catalog.ts';
+import { admitBatch, cancelHold, type AdmitOutcome, type Candidate } from '../db/holds.ts';
+import { parseRecord } from '../domain/states.ts';
+import { execPipeline, type RedisClient } from '../redis/client.ts';
+import { releaseHolds } from '../redis/lines.ts';
+
+const LEASE_MS = 10_000;
+const POLL_MS = 2_000;
+
+export interface BatchReport {
+  ticketTypeId: number;
+  granted: number;
+  soldOut: number;
+  waiting: number;
+  recovery: boolean;
+  ms: number;
+}
+
+export class Processor {
+  private readonly running = new Map<number, Promise<void>>();
+  private readonly again = new Set<number>();
+  private stopped = false;
+  private pollTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly onBatch: (report: BatchReport) => void = () => undefined,
+  ) {}
+
+  /** Looks at every ticket type once (this also settles what a crashed processor left), then polls. */
+  async start(): Promise<void> {
+    for (const id of await listTicketTypeIds(this.ctx.db)) this.wake(id);
+    this.schedulePoll();
+  }
+
+  /** Stops taking work and waits for the batches in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.pollTimer);
+    await Promise.all(this.running.values());
+  }
+
+  /** Runs the ticket type's line now, or once more right after the run in progress. */
+  wake(ticketTypeId: number): void {
+    if (this.stopped) return;
+    if (this.running.has(ticketTypeId)) {
+      this.again.add(ticketTypeId);
+      return;
+    }
+    const run = this.drain(ticketTypeId)
+      .catch((err: Error) => this.ctx.log.error({ err, ticketTypeId }, 'processor run failed; retrying on next poll'))
+      .finally(() => {
+        this.running.delete(ticketTypeId);
+        if (this.again.delete(ticketTypeId)) this.wake(ticketTypeId);
+      });
+    this.running.set(ticketTypeId, run);
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    this.pollTimer = setTimeout(async () => {
+      try {
+        for (const id of await this.ctx.redis.smembers(this.ctx.keys.active)) this.wake(Number(id));
+      } catch (err) {
+        this.ctx.log.warn({ err: (err as Error).message }, 'processor poll failed');
+      }
+      this.schedulePoll();
+    }, POLL_MS * (0.75 + Math.random() / 2));
+  }
+
+  private async drain(ticketTypeId: number): Promise<void> {
+    const { redis, keys, instanceId, config } = this.ctx;
+    const k = keys.line(ticketTypeId);
+    const epoch = await redis.lease(k.lease, k.epoch, instanceId, LEASE_MS);
+    if (!epoch) return; // another processor has this line; it was woken too
+    try {
+      while (!this.stopped) {
+        const reply = await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake,
+          instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
+        if (reply[0] === -1) return; // lease lost: whoever holds it now recovers our batch
+        if (reply[0] === -2) {
+          await redis.srem(keys.active, ticketTypeId);
+          return;
+        }
+        const candidates: Candidate[] = [];
+        for (let i = 1; i < reply.length; i += 2) {
+          const record = parseRecord(String(reply[i + 1]));
+          candidates.push({ token: String(reply[i]), userId: record.userId, quantity: record.quantity });
+        }
+        if (!candidates.length) continue; // the whole batch had cancelled
+        const outcome = await this.admit(ticketTypeId, epoch, candidates, reply[0] === 1);
+        // Fenced out, or the head of the line waits for stock: a returned hold wakes us.
+        if (!outcome || outcome.waiting.length) return;
+      }
+    } finally {
+      await redis.unlease(k.lease, instanceId).catch(() => undefined);
+    }
+  }
+
+  private async admit(ticketTypeId: number, epoch: number, candidates: Candidate[], recovery: boolean) {
+    const { db, redis, keys, config, log } = this.ctx;
+    const started = performance.now();
+    const outcome = await db.withTransaction((client) =>
+      admitBatch(client, ticketTypeId, epoch, candidates, config.RESERVATION_TTL_SECONDS, recovery),
+    );
+    if (!outcome) {
+      log.warn({ ticketTypeId, epoch }, 'batch fenced out: a newer processor owns this line');
+      return undefined;
+    }
+    const revoked = await this.settle(ticketTypeId, outcome);
+    if (revoked.length) await this.revoke(ticketTypeId, revoked);
+
+    const report: BatchReport = {
+      ticketTypeId,
+      granted: outcome.granted.length,
+      soldOut: outcome.soldOut.length,
+      waiting: outcome.waiting.length,
+      recovery,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    log.info(report, 'batch admitted');
+    this.onBatch(report);
+    return outcome;
+  }
+
+  /** Writes the holds' fast copies and settles the batch in Redis, in one round trip. */
+  private async settle(ticketTypeId: number, outcome: AdmitOutcome): Promise<string[]> {
+    const { redis, keys } = this.ctx;
+    const k = keys.line(ticketTypeId);
+    const expiresAtMs = outcome.expiresAt.getTime();
+    const expiresAt = outcome.expiresAt.toISOString();
+    const pipeline = redis.pipeline();
+    for (const c of outcome.granted) {
+      const key = keys.reservation(c.token);
+      pipeline.hset(key, { status: 'reserved', ticket_type_id: ticketTypeId, quantity: c.quantity, expires_at: expiresAt });
+      pipeline.pexpireat(key, expiresAtMs);
+      pipeline.set(keys.tokenTicketType(c.token), ticketTypeId, 'PXAT', expiresAtMs);
+    }
+    const tokens = [...outcome.granted, ...outcome.soldOut, ...outcome.waiting].map((c) => c.token);
+    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.users,
+      k.events, expiresAt, outcome.granted.length, outcome.soldOut.length, ...tokens);
+    if (outcome.granted.length) pipeline.publish(keys.holdsChannel, String(expiresAtMs));
+    const results = await execPipeline(pipeline);
+    return results[outcome.granted.length * 3] as string[];
+  }
+
+  /** Buyers who cancelled while their admission was in flight: their holds go back at once. */
+  private async revoke(ticketTypeId: number, tokens: string[]): Promise<void> {
+    for (const token of tokens) await cancelHold(this.ctx.db, token);
+    await releaseHolds(this.ctx.redis, this.ctx.keys, ticketTypeId, 'cancelled', tokens);
+  }
+}

@@ -1,0 +1,101 @@
+// Ends holds when they run out and returns their stock (DESIGN.md, Sweeper). It sleeps until the
+// earliest deadline, so stock comes back within milliseconds of expiry; CLEANUP_INTERVAL_SECONDS
+// bounds every sleep, which is the safety net for a missed wake.
+import type { Context } from '../context.ts';
+import { expireDue, nextExpiry, type EndedHold } from '../db/holds.ts';
+import { releaseHolds } from '../redis/lines.ts';
+
+const BATCH = 1_000;
+const LOCK_KEY = 7_262_002; // one sweeper at a time across processes: "boxoffice sweeper"
+const BUSY_RETRY_MS = 250;
+
+export interface SweepReport {
+  released: number;
+  ms: number;
+}
+
+export class Sweeper {
+  private timer?: NodeJS.Timeout;
+  private nextAt = Infinity;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly onSweep: (report: SweepReport) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Holds that run out at `atMs` were just granted (by any process). */
+  holdsGranted(atMs: number): void {
+    if (atMs < this.nextAt) this.schedule(atMs - Date.now());
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    const delay = Math.max(0, Math.min(delayMs, this.ctx.config.CLEANUP_INTERVAL_SECONDS * 1000));
+    this.nextAt = Date.now() + delay;
+    this.timer = setTimeout(() => this.run(), delay);
+  }
+
+  private run(): void {
+    if (this.running) return;
+    this.nextAt = Infinity;
+    this.running = this.sweep()
+      .catch((err: Error) => {
+        this.ctx.log.error({ err }, 'sweep failed');
+        return BUSY_RETRY_MS * 4;
+      })
+      .then((delay) => this.schedule(Math.min(delay, this.nextAt - Date.now())))
+      .finally(() => (this.running = undefined));
+  }
+
+  /** Expires everything due; returns how long to sleep before the next deadline. */
+  private async sweep(): Promise<number> {
+    const { db, log } = this.ctx;
+    const started = performance.now();
+    let released = 0;
+    for (;;) {
+      const ended = await db.withTransaction(async (client) => {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [LOCK_KEY]);
+        return rows[0]!.locked ? expireDue(client, BATCH) : undefined;
+      });
+      if (!ended) return BUSY_RETRY_MS; // another process is sweeping
+      await this.release(ended);
+      released += ended.length;
+      if (ended.length < BATCH) break;
+    }
+    if (released) {
+      const report = { released, ms: Math.round(performance.now() - started) };
+      log.info(report, 'holds expired');
+      this.onSweep(report);
+    }
+    const next = await nextExpiry(db);
+    return next ? next.getTime() - Date.now() + 5 : Infinity;
+  }
+
+  private async release(ended: EndedHold[]): Promise<void> {
+    const byTicketType = new Map<number, string[]>();
+    for (const h of ended) {
+      const tokens = byTicketType.get(h.ticket_type_id) ?? [];
+      tokens.push(h.token);
+      byTicketType.set(h.ticket_type_id, tokens);
+    }
+    for (const [ticketTypeId, tokens] of byTicketType) {
+      await releaseHolds(this.ctx.redis, this.ctx.keys, ticketTypeId, 'expired', tokens).catch((err: Error) =>
+        // Stock is back already (committed); Redis copies run out with their TTL.
+        this.ctx.log.warn({ err: err.message, ticketTypeId, count: tokens.length }, 'could not tidy Redis after expiry'),
+      );
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// Every Redis key and channel name. Per ticket type keys share the hash tag {<id>}, so each Lua
+// script touches one slot and the layout works on Redis Cluster.
+
+export interface LineKeys {
+  queue: string;
+  seq: string;
+  served: string;
+  users: string;
+  tokens: string;
+  processing: string;
+  lease: string;
+  epoch: string;
+  awake: string;
+  /** Pub/sub channel: every change of a token of this ticket type, and the served counter. */
+  events: string;
+}
+
+export interface Keys {
+  line(ticketTypeId: number): LineKeys;
+  reservation(token: string): string;
+  tokenTicketType(token: string): string;
+  /** Ticket types whose line may be non-empty: the processor's work list. */
+  active: string;
+  /** Pub/sub: a ticket type id whose processor should run now. */
+  wakeChannel: string;
+  /** Pub/sub: the epoch milliseconds at which the newest holds expire (wakes the sweeper). */
+  holdsChannel: string;
+}
+
+export function createKeys(prefix: string): Keys {
+  return {
+    line(id) {
+      const base = `${prefix}queue:{${id}}`;
+      return {
+        queue: base,
+        seq: `${base}:seq`,
+        served: `${base}:served`,
+        users: `${base}:users`,
+        tokens: `${base}:tokens`,
+        processing: `${base}:processing`,
+        lease: `${base}:lease`,
+        epoch: `${base}:epoch`,
+        awake: `${base}:awake`,
+        events: `${base}:events`,
+      };
+    },
+    reservation: (token) => `${prefix}reservation:${token}`,
+    tokenTicketType: (token) => `${prefix}token-ticket-type:${token}`,
+    active: `${prefix}queue:active`,
+    wakeChannel: `${prefix}wake`,
+    holdsChannel: `${prefix}holds`,
+  };
+}

@@ -1,0 +1,37 @@
+-- Moves the next batch of buyers from the line to `processing`, under the lease.
+-- Input:  KEYS[1] queue  KEYS[2] processing  KEYS[3] tokens  KEYS[4] served  KEYS[5] lease  KEYS[6] awake
+--         ARGV[1] owner id  ARGV[2] batch size  ARGV[3] lease milliseconds
+-- Output: {-1} the lease is not ARGV[1]'s; {-2} the line is empty (the processor goes idle and the
+--         next join wakes it); else {recovery, token1, record1, token2, record2, ...} where
+--         recovery = 1 means these tokens were left in `processing` by an earlier, unfinished batch.
+-- Buyers who cancelled while in line are dropped here and counted as served.
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then return {-1} end
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
+local out = {0}
+local leftover = redis.call('LRANGE', KEYS[2], 0, -1)
+if #leftover > 0 then
+  out[1] = 1
+  for _, token in ipairs(leftover) do
+    out[#out + 1] = token
+    out[#out + 1] = redis.call('HGET', KEYS[3], token) or ''
+  end
+  return out
+end
+local popped = redis.call('LPOP', KEYS[1], ARGV[2])
+if not popped then
+  redis.call('DEL', KEYS[6])
+  return {-2}
+end
+local dropped = 0
+for _, token in ipairs(popped) do
+  local rec = redis.call('HGET', KEYS[3], token)
+  if rec and string.match(rec, '^%d+|%d+|(%a)|') == 'P' then
+    redis.call('RPUSH', KEYS[2], token)
+    out[#out + 1] = token
+    out[#out + 1] = rec
+  else
+    dropped = dropped + 1
+  end
+end
+if dropped > 0 then redis.call('INCRBY', KEYS[4], dropped) end
+return out
