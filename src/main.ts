@@ -1,0 +1,44 @@
+// The process: migrates, then runs the HTTP API, the engine or both (ROLE), until a signal.
+import { ConfigError, loadConfig } from './config.ts';
+import { createContext, createLogger } from './context.ts';
+import { ensureDatabase, migrate } from './db/migrate.ts';
+import { buildApp } from './api/app.ts';
+import { startEngine } from './engine/index.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+}
+const log = createLogger(config);
+await ensureDatabase(config.DATABASE_URL);
+const ctx = createContext(config, log);
+const applied = await migrate(ctx.db);
+if (applied.length) log.info({ applied }, 'migrations applied');
+
+const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx);
+const app = config.ROLE === 'worker' ? undefined : await buildApp(ctx);
+if (app) {
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+  log.info({ role: config.ROLE }, `listening on ${address}`);
+} else {
+  log.info({ role: config.ROLE }, 'worker running');
+}
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) {
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal }, 'shutting down: finishing requests and batches in flight');
+  await app?.close(); // stops accepting, waits for in-flight requests
+  await engine?.stop(); // waits for the processor's and sweeper's batches
+  await ctx.close();
+  log.info('stopped');
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (s) => void shutdown(s));

@@ -1,0 +1,86 @@
+// Each test file gets its own PostgreSQL database and Redis key prefix, on the real services
+// named by DATABASE_URL / REDIS_URL (npm test brings them up when they are not running).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { parseConfig, type Config } from '../../src/config.ts';
+import { createContext, type Context } from '../../src/context.ts';
+import { ensureDatabase, migrate } from '../../src/db/migrate.ts';
+import { buildApp } from '../../src/api/app.ts';
+import { startEngine, type Engine, type EngineHooks } from '../../src/engine/index.ts';
+import { createEvent, createTicketType } from '../../src/db/catalog.ts';
+
+export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface Harness {
+  config: Config;
+  ctx: Context;
+  /** Another context on the same database and key prefix: a second process, as far as Redis and PostgreSQL can tell. */
+  peer(): Context;
+  app(): ReturnType<typeof buildApp>;
+  engine(hooks?: EngineHooks, ctx?: Context): Promise<Engine>;
+  ticketType(capacity: number, maxPerOrder?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function testDatabaseUrl(): string {
+  const url = new URL(BASE_DATABASE_URL);
+  url.pathname = `/boxoffice_test_${randomBytes(5).toString('hex')}`;
+  return url.toString();
+}
+
+export async function createHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  const config = parseConfig({
+    REDIS_URL: process.env.REDIS_URL,
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_KEY_PREFIX: `test:${randomBytes(5).toString('hex')}:`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ADMIN_TOKEN: 'test-admin-token',
+    ...overrides,
+  });
+  await ensureDatabase(config.DATABASE_URL);
+  const ctx = createContext(config);
+  await migrate(ctx.db);
+  const contexts = [ctx];
+  const closers: (() => Promise<unknown>)[] = [];
+  return {
+    config,
+    ctx,
+    peer() {
+      const peer = createContext(config, ctx.log);
+      contexts.push(peer);
+      return peer;
+    },
+    async app() {
+      const app = await buildApp(ctx, false);
+      closers.push(() => app.close());
+      return app;
+    },
+    async engine(hooks, on = ctx) {
+      const engine = await startEngine(on, hooks);
+      closers.push(() => engine.stop());
+      return engine;
+    },
+    async ticketType(capacity, maxPerOrder = 4) {
+      const event = await createEvent(ctx.db, { name: 'Test event', starts_at: new Date().toISOString() });
+      const tt = await createTicketType(ctx.db, event.id, { name: 'Test', price: '10.00', capacity, max_per_order: maxPerOrder });
+      return tt!.id;
+    },
+    async close() {
+      for (const close of closers.reverse()) await close();
+      const keys = await ctx.redis.keys(`${config.REDIS_KEY_PREFIX}*`);
+      if (keys.length) await ctx.redis.del(...keys);
+      for (const c of contexts) await c.close();
+      await dropDatabase(config.DATABASE_URL);
+    },
+  };
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const admin = new URL(url);
+  const name = admin.pathname.slice(1);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  await client.end();
+}
