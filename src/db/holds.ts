@@ -89,6 +89,12 @@ export async function admitBatch(
   return outcome;
 }
 
+/** The epoch of the processor that last admitted buyers of this ticket type. */
+export async function processorEpoch(q: Queryable, ticketTypeId: number): Promise<number> {
+  const { rows } = await q.query<{ processor_epoch: number }>('SELECT processor_epoch FROM ticket_types WHERE id = $1', [ticketTypeId]);
+  return rows[0]?.processor_epoch ?? 0;
+}
+
 async function heldQuantity(q: Queryable, ticketTypeId: number): Promise<number> {
   const { rows } = await q.query<{ held: number }>(
     `SELECT coalesce(sum(quantity), 0)::int AS held FROM reservations WHERE ticket_type_id = $1 AND status = 'reserved'`,

@@ -3,7 +3,7 @@
 // stock; a slow poll of the active set only covers lost pub/sub messages and crashed peers.
 import type { Context } from '../context.ts';
 import { listTicketTypeIds } from '../db/catalog.ts';
-import { admitBatch, cancelHold, type AdmitOutcome, type Candidate } from '../db/holds.ts';
+import { admitBatch, cancelHold, processorEpoch, type AdmitOutcome, type Candidate } from '../db/holds.ts';
 import { parseRecord } from '../domain/states.ts';
 import { execPipeline, type RedisClient } from '../redis/client.ts';
 import { releaseHolds } from '../redis/lines.ts';
@@ -75,7 +75,7 @@ export class Processor {
   private async drain(ticketTypeId: number): Promise<void> {
     const { redis, keys, instanceId, config } = this.ctx;
     const k = keys.line(ticketTypeId);
-    const epoch = await redis.lease(k.lease, k.epoch, instanceId, LEASE_MS);
+    let epoch = await redis.lease(k.lease, k.epoch, instanceId, LEASE_MS);
     if (!epoch) return; // another processor has this line; it was woken too
     try {
       while (!this.stopped) {
@@ -93,8 +93,14 @@ export class Processor {
         }
         if (!candidates.length) continue; // the whole batch had cancelled
         const outcome = await this.admit(ticketTypeId, epoch, candidates, reply[0] === 1);
-        // Fenced out, or the head of the line waits for stock: a returned hold wakes us.
-        if (!outcome || outcome.waiting.length) return;
+        if (outcome === 'fenced') {
+          // PostgreSQL saw a newer epoch. While we still hold the lease nobody newer exists: Redis
+          // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry.
+          epoch = await redis.reepoch(k.lease, k.epoch, instanceId, (await processorEpoch(this.ctx.db, ticketTypeId)) + 1);
+          if (!epoch) return;
+          continue;
+        }
+        if (outcome.waiting.length) return; // the head waits for stock: a returned hold wakes us
       }
     } finally {
       await redis.unlease(k.lease, instanceId).catch(() => undefined);
@@ -108,8 +114,8 @@ export class Processor {
       admitBatch(client, ticketTypeId, epoch, candidates, config.RESERVATION_TTL_SECONDS, recovery),
     );
     if (!outcome) {
-      log.warn({ ticketTypeId, epoch }, 'batch fenced out: a newer processor owns this line');
-      return undefined;
+      log.warn({ ticketTypeId, epoch }, 'batch fenced out: PostgreSQL has seen a newer processor epoch');
+      return 'fenced' as const;
     }
     const revoked = await this.settle(ticketTypeId, outcome);
     if (revoked.length) await this.revoke(ticketTypeId, revoked);

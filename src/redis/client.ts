@@ -13,6 +13,7 @@ export interface ScriptCommands {
   lineStatus(...args: Arg[]): Promise<[string | null, number]>;
   lease(...args: Arg[]): Promise<number>;
   unlease(...args: Arg[]): Promise<number>;
+  reepoch(...args: Arg[]): Promise<number>;
   take(...args: Arg[]): Promise<(string | number)[]>;
   settle(...args: Arg[]): Promise<string[]>;
   cancel(...args: Arg[]): Promise<string | null>;

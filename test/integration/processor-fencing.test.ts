@@ -1,0 +1,54 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { admitBatch } from '../../src/db/holds.ts';
+import { tokenStatus } from '../../src/api/token-status.ts';
+import { newToken } from '../../src/domain/token.ts';
+import { joinLine } from '../../src/redis/lines.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+import { assertStockInvariants } from '../helpers/invariants.ts';
+
+let h: Harness;
+before(async () => (h = await createHarness()));
+after(() => h.close());
+
+async function join(ticketTypeId: number, user: string) {
+  return (await joinLine(h.ctx.redis, h.ctx.keys, ticketTypeId, newToken(ticketTypeId), user, 1)).token;
+}
+
+async function until(check: () => Promise<boolean>, ms = 5_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, 'condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('fencing.stale-processor-epoch-changes-nothing', async () => {
+  const tt = await h.ticketType(10);
+  await h.ctx.db.query('UPDATE ticket_types SET processor_epoch = 2 WHERE id = $1', [tt]);
+  const token = newToken(tt);
+  const outcome = await h.ctx.db.withTransaction((c) =>
+    admitBatch(c, tt, 1, [{ token, userId: 'late', quantity: 1 }], 60, false),
+  );
+  assert.equal(outcome, undefined);
+  const { rows } = await h.ctx.db.query('SELECT quantity_available FROM ticket_types WHERE id = $1', [tt]);
+  assert.equal(rows[0].quantity_available, 10);
+  assert.equal((await h.ctx.db.query('SELECT 1 FROM reservations WHERE token = $1', [token])).rowCount, 0);
+});
+
+test('fencing.redis-losing-its-epoch-counter-does-not-stall-the-line', async () => {
+  const tt = await h.ticketType(10);
+  const k = h.ctx.keys.line(tt);
+  await h.ctx.redis.set(k.epoch, 5);
+  const engine = await h.engine();
+  const first = await join(tt, 'first');
+  await until(async () => (await tokenStatus(h.ctx, first))?.status === 'reserved');
+  await engine.stop();
+
+  await h.ctx.redis.del(k.epoch); // as after a Redis restart without persistence
+  await h.engine();
+  const second = await join(tt, 'second');
+  await until(async () => (await tokenStatus(h.ctx, second))?.status === 'reserved');
+  assert.ok(Number(await h.ctx.redis.get(k.epoch)) > 5);
+  await assertStockInvariants(h.ctx.db);
+});
