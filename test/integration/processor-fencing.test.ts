@@ -32,7 +32,7 @@ test('fencing.stale-processor-epoch-changes-nothing', async () => {
   );
   assert.equal(outcome, undefined);
   const { rows } = await h.ctx.db.query('SELECT quantity_available FROM ticket_types WHERE id = $1', [tt]);
-  assert.equal(rows[0].quantity_available, 10);
+  assert.equal(rows[0]!.quantity_available, 10);
   assert.equal((await h.ctx.db.query('SELECT 1 FROM reservations WHERE token = $1', [token])).rowCount, 0);
 });
 
