@@ -16,13 +16,20 @@ export interface AdmitOutcome {
   /** From the first buyer whose quantity may still fit once holds return, in line order. */
   waiting: Candidate[];
   expiresAt: Date;
+  /**
+   * The batch replays an interrupted batch that had committed: `waiting` then also holds buyers
+   * that batch had not settled either way, to be decided afresh by the next batch.
+   */
+  replay: boolean;
+  /** Replayed holds that have ended meanwhile (the sweeper expired one, or its buyer confirmed). */
+  ended: { token: string; status: Exclude<HoldStatus, 'reserved'>; bookingId?: number }[];
 }
 
 /**
  * Admits buyers in line order inside the caller's transaction. Returns undefined when a processor
  * with a newer epoch has taken the ticket type over (fencing), so a stale one changes nothing.
- * `recovery` marks tokens an interrupted batch may already have committed: those count as granted
- * without taking stock twice.
+ * `recovery` marks tokens an interrupted batch may already have committed: when it did, its
+ * decision is replayed as it was committed (see replayCommitted) and no stock is taken twice.
  */
 export async function admitBatch(
   client: PoolClient,
@@ -41,23 +48,21 @@ export async function admitBatch(
   const row = locked.rows[0];
   if (!row) return undefined;
 
-  const already = new Set<string>();
   if (recovery) {
-    const { rows } = await client.query<{ token: string }>(
-      'SELECT token FROM reservations WHERE token = ANY($1::text[])',
+    const { rows } = await client.query<CommittedHold>(
+      `SELECT r.token, r.status, r.expires_at, b.id AS booking_id
+       FROM reservations r LEFT JOIN ticket_bookings b ON b.reservation_id = r.id WHERE r.token = ANY($1::text[])`,
       [candidates.map((c) => c.token)],
     );
-    for (const r of rows) already.add(r.token);
+    if (rows.length) return replayCommitted(candidates, rows);
   }
 
-  const outcome: AdmitOutcome = { granted: [], soldOut: [], waiting: [], expiresAt: row.expires_at };
+  const outcome: AdmitOutcome = { granted: [], soldOut: [], waiting: [], expiresAt: row.expires_at, replay: false, ended: [] };
   const fresh: Candidate[] = [];
   let available = row.quantity_available;
   let held: number | undefined; // read only when a buyer does not fit: the rare path
   for (const [i, c] of candidates.entries()) {
-    if (already.has(c.token)) {
-      outcome.granted.push(c);
-    } else if (c.quantity <= available) {
+    if (c.quantity <= available) {
       available -= c.quantity;
       outcome.granted.push(c);
       fresh.push(c);
@@ -93,6 +98,43 @@ export async function admitBatch(
 export async function processorEpoch(q: Queryable, ticketTypeId: number): Promise<number> {
   const { rows } = await q.query<{ processor_epoch: number }>('SELECT processor_epoch FROM ticket_types WHERE id = $1', [ticketTypeId]);
   return rows[0]?.processor_epoch ?? 0;
+}
+
+interface CommittedHold {
+  token: string;
+  status: HoldStatus;
+  expires_at: Date;
+  booking_id: number | null;
+}
+
+/**
+ * The decision of an interrupted batch that committed, rebuilt from its rows rather than taken
+ * again, so that its holds keep the expiry their rows have (a fresh batch's is later: status would
+ * say reserved after the hold ran out) and holds that ended meanwhile are reported as ended. Its
+ * grants are the tokens with a row (one INSERT, so one expiry); a buyer before its last grant
+ * without a row was sold out (a waiting buyer ends a batch); buyers after it go back to the head of
+ * the line, for the next batch.
+ */
+function replayCommitted(candidates: Candidate[], rows: CommittedHold[]): AdmitOutcome {
+  const committed = new Map(rows.map((r) => [r.token, r]));
+  let last = candidates.length - 1;
+  while (!committed.has(candidates[last]!.token)) last--;
+  const outcome: AdmitOutcome = {
+    granted: [], soldOut: [], waiting: candidates.slice(last + 1), replay: true, ended: [],
+    expiresAt: new Date(Math.max(...rows.map((r) => r.expires_at.getTime()))),
+  };
+  for (const c of candidates.slice(0, last + 1)) {
+    const hold = committed.get(c.token);
+    if (!hold) {
+      outcome.soldOut.push(c);
+      continue;
+    }
+    outcome.granted.push(c);
+    if (hold.status !== 'reserved') {
+      outcome.ended.push({ token: c.token, status: hold.status, ...(hold.booking_id && { bookingId: hold.booking_id }) });
+    }
+  }
+  return outcome;
 }
 
 async function heldQuantity(q: Queryable, ticketTypeId: number): Promise<number> {

@@ -8,7 +8,9 @@ import { parseRecord } from '../domain/states.ts';
 import { execPipeline, type RedisClient } from '../redis/client.ts';
 import { releaseHolds } from '../redis/lines.ts';
 
-const LEASE_MS = 10_000;
+// How long a line stays stuck when its processor dies: a live one renews the lease on every batch
+// (a batch takes milliseconds), and one that stalls past it is fenced out, costing only a replay.
+const LEASE_MS = 3_000;
 const POLL_MS = 2_000;
 
 export interface BatchReport {
@@ -25,6 +27,7 @@ export class Processor {
   private readonly again = new Set<number>();
   private stopped = false;
   private pollTimer?: NodeJS.Timeout;
+  private readonly leaseRetries = new Map<number, NodeJS.Timeout>();
 
   constructor(
     private readonly ctx: Context,
@@ -41,6 +44,7 @@ export class Processor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.pollTimer);
+    for (const timer of this.leaseRetries.values()) clearTimeout(timer);
     await Promise.all(this.running.values());
   }
 
@@ -60,6 +64,14 @@ export class Processor {
     this.running.set(ticketTypeId, run);
   }
 
+  private retryAfter(ticketTypeId: number, ms: number): void {
+    if (ms <= 0 || this.stopped || this.leaseRetries.has(ticketTypeId)) return; // no lease, or no expiry: paused
+    this.leaseRetries.set(ticketTypeId, setTimeout(() => {
+      this.leaseRetries.delete(ticketTypeId);
+      this.wake(ticketTypeId);
+    }, ms + 10));
+  }
+
   private schedulePoll(): void {
     if (this.stopped) return;
     this.pollTimer = setTimeout(async () => {
@@ -76,15 +88,24 @@ export class Processor {
     const { redis, keys, instanceId, config } = this.ctx;
     const k = keys.line(ticketTypeId);
     let epoch = await redis.lease(k.lease, k.epoch, instanceId, LEASE_MS);
-    if (!epoch) return; // another processor has this line; it was woken too
+    if (!epoch) {
+      // Another processor has this line and was woken too. Should it have died, its lease runs
+      // out unrenewed: look again then, rather than at the next poll.
+      this.retryAfter(ticketTypeId, await redis.pttl(k.lease));
+      return;
+    }
     try {
       while (!this.stopped) {
         const reply = await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake,
           instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
         if (reply[0] === -1) return; // lease lost: whoever holds it now recovers our batch
         if (reply[0] === -2) {
-          await redis.srem(keys.active, ticketTypeId);
-          return;
+          // A join between the take and the SREM would be off the active set, with its wake
+          // the only way back to it: look once more.
+          const [, queued] = await execPipeline(redis.pipeline().srem(keys.active, ticketTypeId).llen(k.queue));
+          if (!queued) return;
+          await redis.sadd(keys.active, ticketTypeId);
+          continue;
         }
         const candidates: Candidate[] = [];
         for (let i = 1; i < reply.length; i += 2) {
@@ -100,7 +121,10 @@ export class Processor {
           if (!epoch) return;
           continue;
         }
-        if (outcome.waiting.length) return; // the head waits for stock: a returned hold wakes us
+        if (!outcome) return; // another processor took the line over and replays this batch
+        // The head waits for stock (a returned hold wakes us); after a replay, `waiting` are
+        // buyers the interrupted batch left undecided, for the next batch.
+        if (outcome.waiting.length && !outcome.replay) return;
       }
     } finally {
       await redis.unlease(k.lease, instanceId).catch(() => undefined);
@@ -117,8 +141,15 @@ export class Processor {
       log.warn({ ticketTypeId, epoch }, 'batch fenced out: PostgreSQL has seen a newer processor epoch');
       return 'fenced' as const;
     }
-    const revoked = await this.settle(ticketTypeId, outcome);
+    const revoked = await this.settle(ticketTypeId, epoch, outcome);
+    if (!revoked) {
+      log.warn({ ticketTypeId, epoch }, 'batch not settled: a newer processor owns this line and replays it');
+      return undefined;
+    }
     if (revoked.length) await this.revoke(ticketTypeId, revoked);
+    for (const { token, status, bookingId } of outcome.ended) {
+      await releaseHolds(redis, keys, ticketTypeId, status, [token], bookingId);
+    }
 
     const report: BatchReport = {
       ticketTypeId,
@@ -133,8 +164,11 @@ export class Processor {
     return outcome;
   }
 
-  /** Writes the holds' fast copies and settles the batch in Redis, in one round trip. */
-  private async settle(ticketTypeId: number, outcome: AdmitOutcome): Promise<string[]> {
+  /**
+   * Writes the holds' fast copies and settles the batch in Redis, in one round trip. Undefined when
+   * a newer epoch exists: the new lease holder has this batch in `processing` and replays it.
+   */
+  private async settle(ticketTypeId: number, epoch: number, outcome: AdmitOutcome): Promise<string[] | undefined> {
     const { redis, keys } = this.ctx;
     const k = keys.line(ticketTypeId);
     const expiresAtMs = outcome.expiresAt.getTime();
@@ -144,14 +178,13 @@ export class Processor {
       const key = keys.reservation(c.token);
       pipeline.hset(key, { status: 'reserved', ticket_type_id: ticketTypeId, quantity: c.quantity, expires_at: expiresAt });
       pipeline.pexpireat(key, expiresAtMs);
-      pipeline.set(keys.tokenTicketType(c.token), ticketTypeId, 'PXAT', expiresAtMs);
     }
     const tokens = [...outcome.granted, ...outcome.soldOut, ...outcome.waiting].map((c) => c.token);
-    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.users,
-      k.events, expiresAt, outcome.granted.length, outcome.soldOut.length, ...tokens);
+    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.users, k.epoch,
+      k.events, expiresAt, outcome.granted.length, outcome.soldOut.length, epoch, ...tokens);
     if (outcome.granted.length) pipeline.publish(keys.holdsChannel, String(expiresAtMs));
     const results = await execPipeline(pipeline);
-    return results[outcome.granted.length * 3] as string[];
+    return (results[outcome.granted.length * 2] as string[] | null) ?? undefined;
   }
 
   /** Buyers who cancelled while their admission was in flight: their holds go back at once. */

@@ -75,11 +75,9 @@ export class Sweeper {
       released += ended.length;
       if (ended.length < BATCH) break;
     }
-    if (released) {
-      const report = { released, ms: Math.round(performance.now() - started) };
-      log.info(report, 'holds expired');
-      this.onSweep(report);
-    }
+    const report = { released, ms: Math.round(performance.now() - started) };
+    if (released) log.info(report, 'holds expired');
+    this.onSweep(report);
     const next = await nextExpiry(db);
     return next ? next.getTime() - Date.now() + 5 : Infinity;
   }

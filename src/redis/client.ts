@@ -15,7 +15,7 @@ export interface ScriptCommands {
   unlease(...args: Arg[]): Promise<number>;
   reepoch(...args: Arg[]): Promise<number>;
   take(...args: Arg[]): Promise<(string | number)[]>;
-  settle(...args: Arg[]): Promise<string[]>;
+  settle(...args: Arg[]): Promise<string[] | null>;
   cancel(...args: Arg[]): Promise<string | null>;
   release(...args: Arg[]): Promise<number>;
 }

@@ -1,7 +1,10 @@
 // DESIGN.md's invariants, read off PostgreSQL after a test: a failure names the broken one.
 import assert from 'node:assert/strict';
+import type { Context } from '../../src/context.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { stockByTicketType } from '../../src/db/catalog.ts';
+import { tokenStatus, type StatusView } from '../../src/api/token-status.ts';
+import { parseRecord, type TokenRecord } from '../../src/domain/states.ts';
 
 /** I1 (stock adds up, never negative) and I2 (one booking per confirmed hold, none for others). */
 export async function assertStockInvariants(db: Db): Promise<void> {
@@ -23,4 +26,112 @@ export async function assertStockInvariants(db: Db): Promise<void> {
 /** I3: within a ticket type, holds were granted in join order (reservation ids follow line seq). */
 export function assertJoinOrder(grantedInJoinOrder: string[], grantedById: string[]): void {
   assert.deepEqual(grantedById, grantedInJoinOrder, 'I3: holds granted out of join order');
+}
+
+export interface LineSnapshot {
+  records: Map<string, TokenRecord>;
+  queue: string[];
+  processing: string[];
+  served: number;
+  /** The line's hold rows in the order they were granted (reservation id). */
+  holds: { id: number; token: string; quantity: number; status: string; expires_at: Date }[];
+}
+
+/** Everything Redis and PostgreSQL know about one line, read for checks (HGETALL and LRANGE: tests only). */
+export async function readLine(ctx: Context, ticketTypeId: number): Promise<LineSnapshot> {
+  const k = ctx.keys.line(ticketTypeId);
+  const [raw, queue, processing, served] = await Promise.all([
+    ctx.redis.hgetall(k.tokens),
+    ctx.redis.lrange(k.queue, 0, -1),
+    ctx.redis.lrange(k.processing, 0, -1),
+    ctx.redis.get(k.served),
+  ]);
+  const { rows } = await ctx.db.query<LineSnapshot['holds'][number]>(
+    'SELECT id, token, quantity, status, expires_at FROM reservations WHERE ticket_type_id = $1 ORDER BY id',
+    [ticketTypeId],
+  );
+  const records = new Map(Object.entries(raw).map(([token, rec]) => [token, parseRecord(rec)]));
+  return { records, queue, processing, served: Number(served ?? 0), holds: rows };
+}
+
+/**
+ * The line of one ticket type at rest (no batch in flight) against its hold rows:
+ * I2: every waiting token is in the line exactly once and no token that left it is still there;
+ *     every token marked as holding has a hold row and every hold row belongs to a token that left
+ *     the line (or cancelled while its admission was in flight).
+ * I3: holds were granted in join order (reservation ids follow line seq), and nobody still waits
+ *     ahead of a buyer who got a hold.
+ * I6: a buyer told sold_out could never have fitted later: every hold granted to a buyer behind
+ *     them is for fewer tickets (available + held never grows).
+ */
+export async function assertLineInvariants(ctx: Context, ticketTypeId: number): Promise<LineSnapshot> {
+  const line = await readLine(ctx, ticketTypeId);
+  const inLine = [...line.queue, ...line.processing];
+  assert.equal(new Set(inLine).size, inLine.length, 'I2: a token is in the line twice');
+  const inLineSet = new Set(inLine);
+  for (const [token, rec] of line.records) {
+    if (rec.state === 'P') assert.ok(inLineSet.has(token), `I2: pending token ${token} (seq ${rec.seq}) is lost: not in the line`);
+    if (rec.state === 'R' || rec.state === 'S') {
+      assert.ok(!inLineSet.has(token), `I2: token ${token} left the line (${rec.state}) but is still in it`);
+    }
+  }
+  const holdTokens = new Set(line.holds.map((h) => h.token));
+  for (const [token, rec] of line.records) {
+    if (rec.state === 'R') assert.ok(holdTokens.has(token), `I2: token ${token} is marked as holding but has no hold row`);
+  }
+  let lastSeq = 0;
+  let lastToken = '';
+  for (const hold of line.holds) {
+    const rec = line.records.get(hold.token);
+    assert.ok(rec, `hold ${hold.id} belongs to no token of the line`);
+    assert.ok(rec.state === 'R' || (rec.state === 'C' && hold.status === 'cancelled'),
+      `I2: hold ${hold.id} (${hold.status}) belongs to token ${hold.token} in state ${rec.state}`);
+    assert.ok(rec.seq > lastSeq, `I3: hold ${hold.id} (seq ${rec.seq}) granted after ${lastToken} (seq ${lastSeq})`);
+    assert.equal(rec.quantity, hold.quantity, `hold ${hold.id} is for another quantity than its buyer asked`);
+    lastSeq = rec.seq;
+    lastToken = hold.token;
+  }
+  for (const [token, rec] of line.records) {
+    if (rec.state === 'P') assert.ok(rec.seq > lastSeq, `I3: ${token} (seq ${rec.seq}) still waits behind a hold granted to seq ${lastSeq}`);
+    if (rec.state !== 'S') continue;
+    for (const hold of line.holds) {
+      const later = line.records.get(hold.token)!;
+      if (later.seq > rec.seq) {
+        assert.ok(hold.quantity < rec.quantity,
+          `I6: ${token} was told sold_out for ${rec.quantity} but a later buyer (seq ${later.seq}) got ${hold.quantity}`);
+      }
+    }
+  }
+  return line;
+}
+
+/** What the status route must say of a token, from the line's snapshot (PostgreSQL for holds). */
+export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusView, 'status' | 'position' | 'expires_at'> | undefined {
+  const rec = line.records.get(token);
+  const hold = line.holds.find((h) => h.token === token);
+  if (hold) {
+    if (rec?.state === 'C') return { status: 'cancelled' };
+    // A hold past its expiry is expired for buyers even before the sweeper has run.
+    const overdue = hold.status === 'reserved' && hold.expires_at.getTime() <= Date.now();
+    if (hold.status === 'reserved' && !overdue) return { status: 'reserved', expires_at: hold.expires_at.toISOString() };
+    return { status: overdue ? 'expired' : (hold.status as StatusView['status']) };
+  }
+  if (!rec) return undefined;
+  if (rec.state === 'P') return { status: 'pending', position: Math.max(1, rec.seq - line.served) };
+  return { status: ({ S: 'sold_out', C: 'cancelled', R: 'reserved' } as const)[rec.state] };
+}
+
+/** Every token of the line: the status route (Redis fast path included) agrees with the truth. */
+export async function assertStatusesAgree(ctx: Context, ticketTypeId: number, line?: LineSnapshot): Promise<void> {
+  line ??= await readLine(ctx, ticketTypeId);
+  const tokens = [...line.records.keys()];
+  const views = await Promise.all(tokens.map((t) => tokenStatus(ctx, t)));
+  tokens.forEach((token, i) => {
+    const expected = expectedStatus(line, token)!;
+    const view = views[i];
+    assert.ok(view, `status of ${token}: unknown token`);
+    assert.equal(view.status, expected.status, `status of ${token}`);
+    if (expected.position !== undefined) assert.equal(view.position, expected.position, `position of ${token}`);
+    if (expected.expires_at !== undefined) assert.equal(view.expires_at, expected.expires_at, `expiry of ${token}'s hold`);
+  });
 }

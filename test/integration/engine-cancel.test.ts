@@ -1,0 +1,127 @@
+// Issue 3: cancel. A pending buyer leaves the line; a hold's stock returns at once and goes to the
+// next buyer; a cancel racing the buyer's admission leaves neither a hold nor a leak.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
+import { until } from '../helpers/processes.ts';
+
+let h: Harness;
+let app: Awaited<ReturnType<Harness['app']>>;
+before(async () => {
+  h = await createHarness({ JOIN_LIMIT_PER_IP: '0', PROCESSOR_BATCH_SIZE: '8' });
+  await h.engine();
+  app = await h.app();
+});
+after(() => h.close());
+
+/** Buyers join one after the other: the returned tokens are in line order. */
+async function joinAll(tt: number, count: number, prefix: string): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: `${prefix}-${i}`, ticket_type_id: tt } });
+    assert.equal(res.statusCode, 202, res.body);
+    tokens.push(res.json().queue_token);
+  }
+  return tokens;
+}
+
+const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
+const cancel = (token: string) => app.inject({ method: 'POST', url: '/reservation/cancel', payload: { token } });
+const stock = async (tt: number) =>
+  (await h.ctx.db.query<{ q: number }>('SELECT quantity_available AS q FROM ticket_types WHERE id = $1', [tt])).rows[0]!.q;
+
+test('cancel.hold-returns-stock-at-once-and-the-next-buyer-is-admitted', async () => {
+  const tt = await h.ticketType(2);
+  const [a, b, c] = (await joinAll(tt, 3, 'hold')) as [string, string, string];
+  await until(async () => (await status(b)).status === 'reserved', { what: 'two holds' });
+  assert.equal((await status(c)).status, 'pending');
+
+  const started = Date.now();
+  const res = await cancel(a);
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(res.json(), { status: 'cancelled' });
+  await until(async () => (await status(c)).status === 'reserved', { what: 'the next buyer admitted' });
+  assert.ok(Date.now() - started < 2_000, 'the next buyer got the returned ticket within moments');
+  assert.equal((await status(a)).status, 'cancelled');
+  assert.equal((await cancel(a)).statusCode, 200, 'a repeat answers the same');
+  const late = await app.inject({ method: 'POST', url: '/reservation/confirm', payload: { token: a } });
+  assert.equal(late.statusCode, 409);
+  assert.equal(await stock(tt), 0);
+  await assertStockInvariants(h.ctx.db);
+  await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
+});
+
+test('cancel.pending-buyer-leaves-the-line-and-never-gets-a-hold', async () => {
+  const tt = await h.ticketType(1);
+  const [a, b, c] = (await joinAll(tt, 3, 'pending')) as [string, string, string];
+  await until(async () => (await status(a)).status === 'reserved', { what: 'the hold' });
+  assert.equal((await status(b)).position, 1);
+
+  assert.deepEqual((await cancel(b)).json(), { status: 'cancelled' });
+  assert.equal((await status(b)).status, 'cancelled');
+  assert.equal((await cancel(b)).statusCode, 200, 'a repeat answers the same');
+  assert.equal((await cancel(a)).statusCode, 200);
+  await until(async () => (await status(c)).status === 'reserved', { what: 'the buyer behind the cancelled one admitted' });
+  const { rows } = await h.ctx.db.query('SELECT 1 FROM reservations WHERE token = $1', [b]);
+  assert.equal(rows.length, 0, 'the cancelled buyer never got a hold');
+  await assertStockInvariants(h.ctx.db);
+  await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
+});
+
+test('cancel.racing-admission-leaves-no-hold-and-no-leak', { timeout: 30_000 }, async () => {
+  const capacity = 1_000;
+  const tt = await h.ticketType(capacity);
+  // Every other buyer cancels the moment their join is acknowledged, while the processor admits
+  // the line in batches of 8: some cancels land before the take, some while the batch is in flight.
+  const outcomes = await Promise.all(Array.from({ length: 400 }, async (_, i) => {
+    const res = await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: `race-${i}`, ticket_type_id: tt } });
+    const token = res.json().queue_token as string;
+    if (i % 2) assert.deepEqual((await cancel(token)).json(), { status: 'cancelled' });
+    return { token, cancelled: i % 2 === 1 };
+  }));
+  let wrong: string[] = [];
+  await until(async () => {
+    const views = await Promise.all(outcomes.map((o) => status(o.token)));
+    wrong = views.flatMap((v, i) => v.status === (outcomes[i]!.cancelled ? 'cancelled' : 'reserved') ? [] : [`${outcomes[i]!.token}: ${JSON.stringify(v)}`]);
+    return wrong.length === 0;
+  }, { intervalMs: 200, timeoutMs: 30_000, what: 'every buyer reserved or cancelled' }).catch((err: Error) => assert.fail(`${err.message}: ${wrong.slice(0, 5).join(', ')}`));
+
+  const { rows } = await h.ctx.db.query<{ token: string; status: string }>(
+    'SELECT token, status FROM reservations WHERE ticket_type_id = $1', [tt]);
+  const holds = new Map(rows.map((r) => [r.token, r.status]));
+  for (const o of outcomes) {
+    if (o.cancelled) assert.ok([undefined, 'cancelled'].includes(holds.get(o.token)), `${o.token}: ${holds.get(o.token)}`);
+    else assert.equal(holds.get(o.token), 'reserved');
+  }
+  assert.equal(await stock(tt), capacity - 200, 'holds revoked after a cancel gave their stock back');
+  await assertStockInvariants(h.ctx.db);
+  await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
+});
+
+test('cancel.while-admission-is-in-flight-revokes-the-hold', async () => {
+  const tt = await h.ticketType(5);
+  // Hold the ticket type's row: the processor takes the buyer and then waits on the lock.
+  const blocker = await h.ctx.db.pool.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM ticket_types WHERE id = $1 FOR UPDATE', [tt]);
+    const [token] = (await joinAll(tt, 1, 'in-flight')) as [string];
+    const k = h.ctx.keys.line(tt);
+    await until(async () => (await h.ctx.redis.llen(k.processing)) === 1, { what: 'the batch taken' });
+    assert.deepEqual((await cancel(token)).json(), { status: 'cancelled' });
+    await blocker.query('COMMIT');
+
+    await until(async () => {
+      const { rows } = await h.ctx.db.query<{ status: string }>('SELECT status FROM reservations WHERE token = $1', [token]);
+      return rows[0]?.status === 'cancelled';
+    }, { what: 'the hold granted in flight, then revoked' });
+    assert.equal(await stock(tt), 5);
+    assert.equal((await status(token)).status, 'cancelled');
+    await assertStockInvariants(h.ctx.db);
+    await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
+  } finally {
+    await blocker.query('ROLLBACK').catch(() => undefined);
+    blocker.release();
+  }
+});
