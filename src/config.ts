@@ -18,9 +18,17 @@ const ConfigSchema = Type.Object({
   CLEANUP_INTERVAL_SECONDS: Integer(30, 1, 3_600),
   PROCESSOR_BATCH_SIZE: Integer(500, 1, 10_000),
   ADMIN_TOKEN: Type.String({ default: '' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
-    default: 'info',
-  }),
+  /** POST /queue/join attempts per client address per RATE_LIMIT_WINDOW_SECONDS, shared by all API processes; 0 = off. */
+  JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),
+  /** POST /queue/join attempts per user id per window; 0 = off. */
+  JOIN_LIMIT_PER_USER: Integer(10, 0, 1_000_000),
+  RATE_LIMIT_WINDOW_SECONDS: Integer(10, 1, 3_600),
+  /** Behind a reverse proxy: "true" or the proxies' addresses (comma-separated, CIDR allowed), so that the per-address limit sees the buyer. */
+  TRUST_PROXY: Type.String({ default: '', pattern: '^(true|false|[0-9A-Fa-f.:/, ]*)$' }),
+  LOG_LEVEL: Type.Union(
+    (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
 });
 
 export type Config = Static<typeof ConfigSchema>;

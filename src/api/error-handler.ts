@@ -1,4 +1,6 @@
 // One place turns every thrown error into the JSON error body of DESIGN.md; 5xx details stay in the log.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.ts';
 
@@ -36,4 +38,31 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
   }
   req.log.error({ err }, 'request failed');
   return reply.code(500).send(errorBody('internal_error', 'Something went wrong on our side; it has been logged.'));
+}
+
+const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_BAD_URL: [400, 'bad_url', 'The URL is not valid: check its percent-encoding.'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'A part of the path is too long.'],
+};
+
+/** Fastify's `frameworkErrors`: failures before routing (a URL it cannot decode), in the same JSON shape. */
+export function handleFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const known = FRAMEWORK_ERRORS[err.code];
+  if (!known) return handleError(err, req, reply);
+  return reply.code(known[0]).send(errorBody(known[1], known[2]));
+}
+
+/** Fastify's `clientErrorHandler`: requests Node's HTTP parser refuses, answered in the same JSON shape. */
+export function handleClientError(err: Error & { code?: string }, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'The request took too long to arrive.']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

@@ -11,6 +11,8 @@ export interface LineKeys {
   lease: string;
   epoch: string;
   awake: string;
+  /** Every user who ever joined this line: a returning buyer's tickets are counted in PostgreSQL (per-user cap). */
+  joined: string;
   /** Pub/sub channel: every change of a token of this ticket type, and the served counter. */
   events: string;
 }
@@ -18,9 +20,10 @@ export interface LineKeys {
 export interface Keys {
   line(ticketTypeId: number): LineKeys;
   reservation(token: string): string;
-  tokenTicketType(token: string): string;
   /** Ticket types whose line may be non-empty: the processor's work list. */
   active: string;
+  /** Prefix of the rate limit counters (src/api/security.ts). */
+  rateLimit: string;
   /** Pub/sub: a ticket type id whose processor should run now. */
   wakeChannel: string;
   /** Pub/sub: the epoch milliseconds at which the newest holds expire (wakes the sweeper). */
@@ -41,12 +44,13 @@ export function createKeys(prefix: string): Keys {
         lease: `${base}:lease`,
         epoch: `${base}:epoch`,
         awake: `${base}:awake`,
+        joined: `${base}:joined`,
         events: `${base}:events`,
       };
     },
     reservation: (token) => `${prefix}reservation:${token}`,
-    tokenTicketType: (token) => `${prefix}token-ticket-type:${token}`,
     active: `${prefix}queue:active`,
+    rateLimit: `${prefix}rate-limit:`,
     wakeChannel: `${prefix}wake`,
     holdsChannel: `${prefix}holds`,
   };

@@ -11,6 +11,11 @@ export interface JoinResult {
   quantity: number;
 }
 
+export interface JoinOptions {
+  /** The user's previous token, whose hold has ended: replaced only while it is still the user's token. */
+  replacing?: string;
+}
+
 export async function joinLine(
   redis: RedisClient,
   keys: Keys,
@@ -18,15 +23,47 @@ export async function joinLine(
   token: string,
   userId: string,
   quantity: number,
-  replace = false,
+  options: JoinOptions = {},
 ): Promise<JoinResult> {
+  return (await runJoin(redis, keys, ticketTypeId, token, userId, quantity, options, false))!;
+}
+
+/**
+ * As joinLine, but a user who joined this line before and has no live token is not joined:
+ * undefined tells the caller to count their tickets in PostgreSQL first (the per-user cap), then
+ * call joinLine.
+ */
+export async function joinLineUnlessReturning(
+  redis: RedisClient,
+  keys: Keys,
+  ticketTypeId: number,
+  token: string,
+  userId: string,
+  quantity: number,
+): Promise<JoinResult | undefined> {
+  return runJoin(redis, keys, ticketTypeId, token, userId, quantity, {}, true);
+}
+
+async function runJoin(
+  redis: RedisClient,
+  keys: Keys,
+  ticketTypeId: number,
+  token: string,
+  userId: string,
+  quantity: number,
+  options: JoinOptions,
+  stopIfReturning: boolean,
+): Promise<JoinResult | undefined> {
   const k = keys.line(ticketTypeId);
-  const [reply] = await Promise.all([
-    redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake,
-      token, userId, quantity, keys.wakeChannel, ticketTypeId, replace ? '1' : '0'),
-    redis.sadd(keys.active, ticketTypeId),
-  ]);
-  if (reply[0] === 1) return { created: true, token, state: 'P', position: Number(reply[2]), quantity };
+  const reply = await redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.joined,
+    token, userId, quantity, keys.wakeChannel, ticketTypeId, options.replacing ?? '', stopIfReturning ? '1' : '0');
+  if (reply[0] === 2) return undefined;
+  if (reply[0] === 1) {
+    // Only a line that was idle needs adding to the processor's work list (a busy one is on it
+    // until it runs empty), so a join that changes nothing leaves Redis untouched.
+    if (reply[4] === 1) await redis.sadd(keys.active, ticketTypeId);
+    return { created: true, token, state: 'P', position: Number(reply[2]), quantity };
+  }
   return {
     created: false,
     token: reply[1],
@@ -85,7 +122,7 @@ export async function releaseHolds(
     if (status === 'confirmed') {
       pipeline.hset(keys.reservation(token), { status, booking_id: String(bookingId) });
     } else {
-      pipeline.del(keys.reservation(token), keys.tokenTicketType(token));
+      pipeline.del(keys.reservation(token));
     }
   }
   (pipeline as unknown as RedisClient).release(k.users, k.tokens, k.events, status, ...tokens);

@@ -2,11 +2,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { findHold } from '../../db/holds.ts';
+import { userTicketCount } from '../../db/user-tickets.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newToken } from '../../domain/token.ts';
-import { joinLine, readHoldCache } from '../../redis/lines.ts';
+import { joinLine, joinLineUnlessReturning, readHoldCache, type JoinResult } from '../../redis/lines.ts';
 import type { RouteDeps } from '../deps.ts';
 import { errors, Id, StatusBody } from '../schemas/common.ts';
+import { joinLimits } from '../security.ts';
 import { holdStatus } from '../token-status.ts';
 
 const JoinBody = Type.Object(
@@ -14,8 +16,11 @@ const JoinBody = Type.Object(
     user_id: Type.String({
       minLength: 1,
       maxLength: 128,
-      pattern: '^[^\\u0000-\\u001f\\u007f]+$',
-      description: 'Who is buying: a name, e-mail or account id (no control characters).',
+      // Besides control characters: invisible and direction-changing characters, which would let
+      // two ids that look alike on the dashboard be different buyers, unpaired surrogates and
+      // noncharacters; and no space at either end.
+      pattern: '^(?!\\s)(?!.*\\s$)[^\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff0-\\uffff\\ud800-\\udfff]+$',
+      description: 'Who is buying: a name, e-mail or account id (no control or invisible characters, no space at either end).',
     }),
     ticket_type_id: Id,
     quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 1 })),
@@ -26,12 +31,26 @@ const JoinBody = Type.Object(
 const JoinReply = Type.Intersect([Type.Object({ queue_token: Type.String() }), StatusBody]);
 
 export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, ticketTypes }) => {
+  const limits = joinLimits(app, ctx.config);
+
+  /** The hold of a token the line shows as held, while it lives. */
+  async function liveHold(token: string): Promise<{ expires_at: string } | undefined> {
+    const cached = await readHoldCache(ctx.redis, ctx.keys, token);
+    const hold = cached?.status === 'reserved' && Date.parse(cached.expires_at) > Date.now()
+      ? { status: 'reserved' as const, expires_at: cached.expires_at }
+      : await findHold(ctx.db, token).then((h) => h && holdStatus(h));
+    return hold?.status === 'reserved' ? { expires_at: hold.expires_at! } : undefined;
+  }
+
   app.post('/queue/join', {
+    onRequest: limits.perAddress,
+    preHandler: limits.perUser,
     schema: {
       summary: 'Join the line for a ticket type',
-      description: 'Returns a secret queue token. The same user joining the same ticket type again while pending or reserved gets 200 and the same token.',
+      description: 'Returns a secret queue token. The same user joining the same ticket type again while pending or reserved gets 200 and the same token. '
+        + 'A user may hold or have bought at most max_per_order tickets of one ticket type in total (409 user_limit_reached).',
       body: JoinBody,
-      response: { 200: JoinReply, 202: JoinReply, ...errors(400, 404, 429, 503) },
+      response: { 200: JoinReply, 202: JoinReply, ...errors(400, 404, 409, 429, 503) },
     },
   }, async (req, reply) => {
     const { user_id: userId, ticket_type_id: ticketTypeId, quantity = 1 } = req.body;
@@ -40,20 +59,33 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
     if (quantity > rule.max_per_order) {
       throw new AppError(400, 'quantity_too_large', `At most ${rule.max_per_order} tickets of this type per order.`);
     }
-    let joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, newToken(ticketTypeId), userId, quantity);
-    if (!joined.created && joined.state === 'R') {
+    const token = newToken(ticketTypeId);
+    const reserved = (joined: JoinResult, hold: { expires_at: string }) => reply.code(200).send({
+      queue_token: joined.token, status: 'reserved', ticket_type_id: ticketTypeId, quantity: joined.quantity, expires_at: hold.expires_at,
+    });
+
+    let joined = await joinLineUnlessReturning(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity);
+    if (joined?.state === 'R') {
       // The user holds (or held) tickets of this type: the same token while the hold lives.
-      const cached = await readHoldCache(ctx.redis, ctx.keys, joined.token);
-      const hold = cached?.status === 'reserved' && Date.parse(cached.expires_at) > Date.now()
-        ? { status: 'reserved' as const, expires_at: cached.expires_at }
-        : await findHold(ctx.db, joined.token).then((h) => h && holdStatus(h));
-      if (hold?.status === 'reserved') {
-        return reply.code(200).send({
-          queue_token: joined.token, status: 'reserved', ticket_type_id: ticketTypeId,
-          quantity: joined.quantity, expires_at: hold.expires_at,
-        });
+      const hold = await liveHold(joined.token);
+      if (hold) return reserved(joined, hold);
+    }
+    if (!joined || joined.state === 'R') {
+      // A returning buyer (an earlier token ended): what they hold or bought counts against the
+      // cap. They have no live token, and the line gives them at most one, so the count cannot
+      // grow between this check and the join.
+      const taken = await userTicketCount(ctx.db, ticketTypeId, userId);
+      if (taken + quantity > rule.max_per_order) {
+        throw new AppError(409, 'user_limit_reached',
+          `One buyer may have at most ${rule.max_per_order} tickets of this type; you already hold or bought ${taken}.`);
       }
-      joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, newToken(ticketTypeId), userId, quantity, true);
+      joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { replacing: joined?.token });
+      if (joined.state === 'R') {
+        // A concurrent join of the same user got there first and was admitted at once.
+        const hold = await liveHold(joined.token);
+        if (!hold) throw new AppError(409, 'join_conflict', 'Another join for this buyer changed the line meanwhile; try again.');
+        return reserved(joined, hold);
+      }
     }
     return reply.code(joined.created ? 202 : 200).send({
       queue_token: joined.token, status: 'pending', ticket_type_id: ticketTypeId,

@@ -1,0 +1,87 @@
+// Abuse limits and security headers. Rate limit counters live in Redis, so every API process
+// counts against the same limit; a join is counted once per client address (before its body is
+// parsed, so a flood costs little) and once per user id (after validation, so only real ids
+// become counters).
+import helmet from '@fastify/helmet';
+import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Context } from '../context.ts';
+import { AppError } from '../domain/errors.ts';
+import type { RedisClient } from '../redis/client.ts';
+
+/** Fastify's trustProxy from TRUST_PROXY: off, on (every peer is a proxy), or the proxies' addresses. */
+export function trustProxy(config: Config): FastifyServerOptions['trustProxy'] {
+  const value = config.TRUST_PROXY.trim();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return value.split(',').map((a) => a.trim()).filter(Boolean);
+}
+
+type Counter = RedisClient & { countHit(key: string, windowMs: number): Promise<[number, number]> };
+
+/**
+ * The plugin's store over the application's Redis client (its prefix, its reconnection policy).
+ * Every limiter builds its own full key, so a child store is the same store.
+ */
+function redisStore(redis: RedisClient, namespace: string) {
+  return class implements FastifyRateLimitStore {
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number) {
+      (redis as Counter).countHit(namespace + key, timeWindow).then(
+        ([current, ttl]) => callback(null, { current, ttl }),
+        (err: Error) => callback(err),
+      );
+    }
+
+    child() {
+      return this;
+    }
+  };
+}
+
+export async function registerSecurity(app: FastifyInstance, ctx: Context): Promise<void> {
+  // The defaults of helmet: a same-origin Content-Security-Policy (pages load their scripts and
+  // styles from this server), no framing, no MIME sniffing, no referrer leaving the site.
+  await app.register(helmet);
+  // Bodies are parsed as sent: one that claims a compression would be read differently here than
+  // by a proxy or filter that honours the header.
+  app.addHook('onRequest', async (req) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new AppError(415, 'unsupported_content_encoding', 'Send the request body uncompressed, without Content-Encoding.');
+    }
+  });
+  await app.register(rateLimit, { global: false, store: redisStore(ctx.redis, ctx.keys.rateLimit) });
+}
+
+type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/**
+ * The two limits of POST /queue/join, as route hooks: per client address (onRequest) and per user
+ * id (preHandler, once the body is valid). Over a limit: 429 with Retry-After and the JSON error.
+ * A limit of 0 is off.
+ */
+export function joinLimits(app: FastifyInstance, config: Config): { perAddress: Hook[]; perUser: Hook[] } {
+  const windowMs = config.RATE_LIMIT_WINDOW_SECONDS * 1000;
+  const limiter = (max: number, keyOf: (req: FastifyRequest) => string, message: string): Hook[] => {
+    if (max === 0) return [];
+    const check = app.createRateLimit({ max, timeWindow: windowMs, keyGenerator: keyOf });
+    return [
+      async (req, reply) => {
+        const limit = await check(req);
+        if (limit.isAllowed) return;
+        reply.header('x-ratelimit-limit', limit.max).header('x-ratelimit-remaining', limit.remaining);
+        if (!limit.isExceeded) return;
+        const seconds = Math.max(1, limit.ttlInSeconds);
+        reply.header('retry-after', seconds);
+        throw new AppError(429, 'rate_limited', `${message} Try again in ${seconds} s.`);
+      },
+    ];
+  };
+  return {
+    perAddress: limiter(config.JOIN_LIMIT_PER_IP, (req) => `join:ip:${normalizeIP(req.ip)}`,
+      'Too many join requests from this network address.'),
+    perUser: limiter(config.JOIN_LIMIT_PER_USER, (req) => `join:user:${(req.body as { user_id: string }).user_id}`,
+      'Too many join requests for this user.'),
+  };
+}
