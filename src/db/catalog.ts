@@ -1,5 +1,5 @@
 // Events and ticket types: the public listing and the admin's writes.
-import type { Db } from './pool.ts';
+import type { Db, Queryable } from './pool.ts';
 
 export interface TicketTypeView {
   id: number;
@@ -111,4 +111,18 @@ export async function stockByTicketType(db: Db): Promise<StockRow[]> {
     FROM ticket_types t LEFT JOIN reservations r ON r.ticket_type_id = t.id
     GROUP BY t.id ORDER BY t.id`);
   return rows;
+}
+
+/**
+ * What may still reach the line of a ticket type: stock available now plus stock held (a hold
+ * may come back). Reads only outstanding holds (partial index reservations_held), never the line.
+ */
+export async function remainingStock(q: Queryable, id: number): Promise<number | undefined> {
+  const { rows } = await q.query<{ remaining: number }>(
+    `SELECT t.quantity_available + coalesce((SELECT sum(r.quantity) FROM reservations r
+             WHERE r.ticket_type_id = t.id AND r.status = 'reserved'), 0)::int AS remaining
+     FROM ticket_types t WHERE t.id = $1`,
+    [id],
+  );
+  return rows[0]?.remaining;
 }
