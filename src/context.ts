@@ -1,7 +1,7 @@
 // The process's shared resources, built once from the configuration.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createDb, type Db } from './db/pool.ts';
 import { createRedis, type RedisClient } from './redis/client.ts';
@@ -18,8 +18,40 @@ export interface Context {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config): Logger {
-  return pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization', '*.token', 'token'] });
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/**
+ * Fastify's request serializer, less the query string: the buyer's secret token travels in it
+ * (GET /reservation/status?token=, the live stream), and a URL-encoded name would slip past any
+ * pattern matching `token=`.
+ */
+function serializeRequest(req: LoggedRequest) {
+  const [path, query] = (req.url ?? '').split('?', 2);
+  return {
+    method: req.method,
+    url: query === undefined ? path : `${path}?[redacted]`,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/** `destination` defaults to stdout; tests pass a stream to read what was logged. */
+export function createLogger(config: Config, destination?: DestinationStream): Logger {
+  const options = {
+    level: config.LOG_LEVEL,
+    serializers: { req: serializeRequest },
+    // err.command.args: ioredis puts a failed command's arguments (tokens) on the error;
+    // err.detail: PostgreSQL names the offending key's value there.
+    redact: ['req.headers.authorization', '*.token', 'token', 'err.command.args', 'err.detail'],
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export function createContext(config: Config, log: Logger = createLogger(config)): Context {

@@ -4,6 +4,7 @@ import { createContext, createLogger } from './context.ts';
 import { ensureDatabase, migrate } from './db/migrate.ts';
 import { buildApp } from './api/app.ts';
 import { startEngine } from './engine/index.ts';
+import { createMetrics } from './metrics.ts';
 
 let config;
 try {
@@ -19,8 +20,10 @@ const ctx = createContext(config, log);
 const applied = await migrate(ctx.db);
 if (applied.length) log.info({ applied }, 'migrations applied');
 
-const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx);
-const app = config.ROLE === 'worker' ? undefined : await buildApp(ctx);
+// One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.
+const metrics = createMetrics(ctx);
+const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx, metrics.engineHooks);
+const app = config.ROLE === 'worker' ? undefined : await buildApp(ctx, log, metrics);
 if (app) {
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ role: config.ROLE }, `listening on ${address}`);

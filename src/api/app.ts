@@ -2,19 +2,35 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
+import { createMetrics, type Metrics } from '../metrics.ts';
+import { registerDocs } from './docs.ts';
 import { ErrorBody } from './schemas/common.ts';
-import { errorBody, handleError } from './error-handler.ts';
+import { errorBody, handleClientError, handleError, handleFrameworkError } from './error-handler.ts';
 import { TicketTypeCache } from './ticket-type-cache.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminControlRoutes } from './routes/admin-control.ts';
+import { adminWebRoutes } from './routes/admin-web.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { reservationRoutes } from './routes/reservation.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { webRoutes } from './routes/web.ts';
+import { registerSecurity, trustProxy } from './security.ts';
 
-export async function buildApp(ctx: Context, logger: Logger | false = ctx.log): Promise<FastifyInstance> {
+/** `metrics`: pass the process's own when the engine runs beside the API, so one scrape shows both. */
+export async function buildApp(
+  ctx: Context,
+  logger: Logger | false = ctx.log,
+  metrics: Metrics = createMetrics(ctx),
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: (logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: 16 * 1024,
+    trustProxy: trustProxy(ctx.config),
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.addSchema(ErrorBody);
@@ -23,11 +39,20 @@ export async function buildApp(ctx: Context, logger: Logger | false = ctx.log): 
     reply.code(404).send(errorBody('not_found', `No route ${req.method} ${req.url.split('?')[0]}.`)),
   );
 
+  await registerSecurity(app, ctx);
+  await registerDocs(app);
+  app.addHook('onResponse', async (req, reply) => metrics.observeRequest(req, reply));
+
   const deps = { ctx, ticketTypes: new TicketTypeCache(ctx.db) };
   await app.register(healthRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(queueRoutes, deps);
   await app.register(reservationRoutes, deps);
+  await app.register(streamRoutes, deps);
   await app.register(adminRoutes, deps);
+  await app.register(adminControlRoutes, deps);
+  await app.register(adminWebRoutes, deps);
+  await app.register(metricsRoutes, { ...deps, metrics });
+  await app.register(webRoutes);
   return app;
 }

@@ -1,14 +1,13 @@
 // The organiser's side: create events and ticket types, read the figures of every line.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createEvent, createTicketType, stockByTicketType } from '../../db/catalog.ts';
-import { AppError, notFound } from '../../domain/errors.ts';
+import { createEvent, createTicketType } from '../../db/catalog.ts';
+import { notFound } from '../../domain/errors.ts';
+import { adminAuth } from '../admin-auth.ts';
 import type { RouteDeps } from '../deps.ts';
+import { EXPIRING_WITHIN_SECONDS, readSaleStats } from '../sale-stats.ts';
 import { errors, Id, IdParams } from '../schemas/common.ts';
 import { EventBody, TicketTypeBody } from './events.ts';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 const Text = (maxLength: number, minLength = 0) =>
   Type.String({ minLength, maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$' });
@@ -43,18 +42,18 @@ const TicketTypeStats = Type.Object({
   confirmed: Type.Integer(),
   waiting: Type.Integer({ description: 'Buyers in line (cancelled ones are dropped when the line reaches them).' }),
   served: Type.Integer({ description: 'Buyers who have left the line so far.' }),
+  paused: Type.Boolean({ description: 'Admission stopped by the organiser (POST /admin/ticket-types/:id/pause).' }),
+  admitted: Type.Integer({ description: 'Holds granted so far, whatever became of them.' }),
+  holds_active: Type.Integer({ description: 'Live holds.' }),
+  holds_confirmed: Type.Integer(),
+  holds_expired: Type.Integer(),
+  holds_cancelled: Type.Integer(),
+  expiring_soon: Type.Integer({ description: 'Live holds that run out within expiring_within_seconds.' }),
+  next_expiry: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'End of the soonest live hold.' }),
 });
 
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx }) => {
-  const expected = ctx.config.ADMIN_TOKEN ? digest(ctx.config.ADMIN_TOKEN) : undefined;
-  app.addHook('onRequest', async (req) => {
-    if (!expected) throw new AppError(403, 'admin_disabled', 'The admin API is off: set ADMIN_TOKEN to enable it.');
-    const [scheme, given] = (req.headers.authorization ?? '').split(' ');
-    // Digests have equal length, so the comparison takes the same time whatever was sent.
-    if (scheme !== 'Bearer' || !given || !timingSafeEqual(digest(given), expected)) {
-      throw new AppError(401, 'unauthorized', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".');
-    }
-  });
+  app.addHook('onRequest', adminAuth(ctx.config.ADMIN_TOKEN));
   const security = [{ adminToken: [] }];
 
   app.post('/admin/events', {
@@ -80,19 +79,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
     schema: {
       summary: 'Stock and line figures per ticket type',
       security,
-      response: { 200: Type.Object({ ticket_types: Type.Array(TicketTypeStats) }), ...errors(401, 403, 503) },
+      response: {
+        200: Type.Object({ expiring_within_seconds: Type.Integer(), ticket_types: Type.Array(TicketTypeStats) }),
+        ...errors(401, 403, 503),
+      },
     },
-  }, async () => {
-    const stock = await stockByTicketType(ctx.db);
-    const pipeline = ctx.redis.pipeline();
-    for (const t of stock) pipeline.llen(ctx.keys.line(t.id).queue).get(ctx.keys.line(t.id).served);
-    const counts = (await pipeline.exec()) ?? [];
-    return {
-      ticket_types: stock.map((t, i) => ({
-        ...t,
-        waiting: Number(counts[2 * i]?.[1] ?? 0),
-        served: Number(counts[2 * i + 1]?.[1] ?? 0),
-      })),
-    };
-  });
+  }, async () => ({ expiring_within_seconds: EXPIRING_WITHIN_SECONDS, ticket_types: await readSaleStats(ctx) }));
 };

@@ -16,7 +16,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
-    schema: { summary: 'Redis and PostgreSQL answer', response: { 200: Readiness, 503: Readiness } },
+    schema: { summary: 'Redis and PostgreSQL answer', response: { 200: Readiness, 503: { ...Readiness, description: 'Redis or PostgreSQL does not answer.' } } },
   }, async (_req, reply) => {
     const [redis, postgres] = await Promise.all([within(ctx.redis.ping()), within(ctx.db.query('SELECT 1'))]);
     return reply.code(redis && postgres ? 200 : 503).send({ status: redis && postgres ? 'ready' : 'unavailable', redis, postgres });

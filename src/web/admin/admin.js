@@ -1,0 +1,236 @@
+// The organiser's dashboard: polls GET /admin/stats every second and draws one row per ticket
+// type. The admin token is asked once and kept in localStorage; a 401 or 403 forgets it.
+const TOKEN_KEY = 'boxoffice.adminToken';
+const POLL_MS = 1000;
+// The admission rate is averaged over this long, so that batch bursts read as a steady figure.
+const RATE_WINDOW_MS = 10_000;
+
+const $ = (selector) => document.querySelector(selector);
+const rows = new Map();
+const samples = new Map();
+const eventNames = new Map();
+let eventsLoading;
+let token = localStorage.getItem(TOKEN_KEY);
+let pollTimer;
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? 'http_error', data?.error?.message ?? `HTTP ${res.status}`);
+  return data;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function showLogin(message = '') {
+  clearTimeout(pollTimer);
+  $('#dashboard').hidden = true;
+  $('#forget').hidden = true;
+  $('#login').hidden = false;
+  $('#login-error').textContent = message;
+  $('#status').textContent = '';
+  $('#token').focus();
+}
+
+function forgetToken(message) {
+  token = null;
+  localStorage.removeItem(TOKEN_KEY);
+  showLogin(message);
+}
+
+async function openDashboard() {
+  $('#login').hidden = true;
+  $('#dashboard').hidden = false;
+  $('#forget').hidden = false;
+  await loadEvents();
+  await poll();
+}
+
+function loadEvents() {
+  eventsLoading ??= fetchEvents().catch(() => undefined).finally(() => (eventsLoading = undefined));
+  return eventsLoading;
+}
+
+async function fetchEvents() {
+  const res = await fetch('/events');
+  if (!res.ok) return;
+  const events = await res.json();
+  const select = $('#ticket-type-form select[name=event_id]');
+  const chosen = select.value;
+  select.replaceChildren(...events.map((e) => el('option', { value: String(e.id), textContent: `${e.name} (#${e.id})` })));
+  if (chosen) select.value = chosen;
+  eventNames.clear();
+  for (const e of events) eventNames.set(e.id, e.name);
+}
+
+/** Buyers admitted per second over the last RATE_WINDOW_MS, or undefined until two samples span a second. */
+function admissionRate(id, admitted, now) {
+  const list = samples.get(id) ?? [];
+  samples.set(id, list);
+  list.push({ at: now, admitted });
+  while (list.length > 2 && list[1].at <= now - RATE_WINDOW_MS) list.shift();
+  const base = list[0];
+  const span = now - base.at;
+  return span >= 1000 ? ((admitted - base.admitted) * 1000) / span : undefined;
+}
+
+/** The cells of the ticket type's row, made on first sight. */
+function cellsFor(t) {
+  const known = rows.get(t.id);
+  if (known) return known;
+  const cells = {
+    name: el('strong'),
+    event: el('span', { className: 'sub' }),
+    badge: el('span', { className: 'paused-badge', textContent: 'paused', hidden: true }),
+    waiting: el('td', { className: 'num waiting' }),
+    confirmed: el('span', { className: 'confirmed' }),
+    held: el('span', { className: 'held' }),
+    available: el('span', { className: 'available' }),
+    stock: el('span', { className: 'sub stock-text' }),
+    rate: el('td', { className: 'num rate' }),
+    expiring: el('td', { className: 'num expiring' }),
+    toggle: el('button', { type: 'button', className: 'toggle' }),
+  };
+  const bar = el('div', { className: 'bar', role: 'img' }, cells.confirmed, cells.held, cells.available);
+  cells.bar = bar;
+  cells.toggle.addEventListener('click', () => togglePause(t.id, cells.toggle));
+  const row = el('tr', {},
+    el('td', {}, cells.name, cells.badge, cells.event),
+    cells.waiting,
+    el('td', {}, bar, cells.stock),
+    cells.rate,
+    cells.expiring,
+    el('td', {}, cells.toggle),
+  );
+  row.dataset.ticketTypeId = String(t.id);
+  cells.row = row;
+  rows.set(t.id, cells);
+  $('#sales tbody').append(row);
+  return cells;
+}
+
+function render(stats) {
+  const now = Date.now();
+  $('#empty').hidden = stats.ticket_types.length > 0;
+  // Someone else created an event: learn its name for the next frame.
+  if (stats.ticket_types.some((t) => !eventNames.has(t.event_id))) loadEvents();
+  $('#expiring-head').textContent = `Holds ending < ${stats.expiring_within_seconds} s`;
+  for (const t of stats.ticket_types) {
+    const c = cellsFor(t);
+    const pct = (n) => (t.capacity ? `${(100 * n) / t.capacity}%` : '0%');
+    c.row.dataset.paused = String(t.paused);
+    c.name.textContent = t.name;
+    c.event.textContent = `${eventNames.get(t.event_id) ?? `event #${t.event_id}`} · #${t.id}`;
+    c.badge.hidden = !t.paused;
+    c.waiting.textContent = t.waiting.toLocaleString();
+    c.confirmed.style.width = pct(t.confirmed);
+    c.held.style.width = pct(t.held);
+    c.available.style.width = pct(t.quantity_available);
+    c.bar.setAttribute('aria-label', `${t.confirmed} confirmed, ${t.held} held, ${t.quantity_available} available of ${t.capacity}`);
+    c.stock.textContent = `${t.confirmed} confirmed · ${t.held} held · ${t.quantity_available} available of ${t.capacity}`;
+    const rate = admissionRate(t.id, t.admitted, now);
+    c.rate.textContent = rate === undefined ? '–' : rate.toFixed(1);
+    const next = t.next_expiry ? Math.max(0, Math.round((Date.parse(t.next_expiry) - now) / 1000)) : undefined;
+    c.expiring.textContent = next === undefined ? String(t.expiring_soon) : `${t.expiring_soon} (next in ${next} s)`;
+    c.toggle.textContent = t.paused ? 'Resume admission' : 'Pause admission';
+    c.toggle.className = `toggle ${t.paused ? 'resume' : 'pause'}`;
+  }
+  $('#updated').textContent = `updated ${new Date(now).toLocaleTimeString()}`;
+}
+
+async function poll() {
+  clearTimeout(pollTimer);
+  try {
+    render(await api('GET', '/admin/stats'));
+    $('#status').textContent = 'live';
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) return forgetToken(err.message);
+    $('#status').textContent = `Cannot read the figures: ${err.message}`;
+  }
+  pollTimer = setTimeout(poll, POLL_MS);
+}
+
+async function togglePause(id, button) {
+  const action = button.classList.contains('resume') ? 'resume' : 'pause';
+  button.disabled = true;
+  try {
+    await api('POST', `/admin/ticket-types/${id}/${action}`);
+    await poll();
+  } catch (err) {
+    $('#status').textContent = `Could not ${action}: ${err.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function formValues(form) {
+  return Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== ''));
+}
+
+async function submitForm(form, send) {
+  const result = form.querySelector('.result');
+  result.className = 'result';
+  result.textContent = 'Saving…';
+  try {
+    result.textContent = await send(formValues(form));
+    form.reset();
+  } catch (err) {
+    result.className = 'result error';
+    result.textContent = err.message;
+  }
+}
+
+$('#login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  token = $('#token').value.trim();
+  try {
+    await api('GET', '/admin/stats');
+  } catch (err) {
+    token = null;
+    $('#login-error').textContent = err.message;
+    return;
+  }
+  localStorage.setItem(TOKEN_KEY, token);
+  $('#token').value = '';
+  await openDashboard();
+});
+
+$('#forget').addEventListener('click', () => forgetToken());
+
+$('#event-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  submitForm(e.target, async (v) => {
+    const created = await api('POST', '/admin/events', { ...v, starts_at: new Date(v.starts_at).toISOString() });
+    await loadEvents();
+    $('#ticket-type-form select[name=event_id]').value = String(created.id);
+    return `Created event #${created.id}.`;
+  });
+});
+
+$('#ticket-type-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  submitForm(e.target, async ({ event_id: eventId, capacity, max_per_order: maxPerOrder, ...v }) => {
+    const body = { ...v, capacity: Number(capacity), max_per_order: Number(maxPerOrder) };
+    const created = await api('POST', `/admin/events/${eventId}/ticket-types`, body);
+    await loadEvents();
+    await poll();
+    return `Created ticket type #${created.id}.`;
+  });
+});
+
+if (token) openDashboard();
+else showLogin();

@@ -1,0 +1,59 @@
+// Driving a small sale through the HTTP API (app.inject), for the operations tests.
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+
+export const ADMIN = { authorization: 'Bearer test-admin-token' };
+
+/** Polls `check` until it returns a value other than undefined/false; fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function join(app: FastifyInstance, ticketTypeId: number, userId: string, quantity = 1): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: userId, ticket_type_id: ticketTypeId, quantity } });
+  assert.equal(res.statusCode, 202, res.body);
+  return res.json().queue_token;
+}
+
+export async function status(app: FastifyInstance, token: string): Promise<string> {
+  const res = await app.inject(`/reservation/status?token=${encodeURIComponent(token)}`);
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json().status;
+}
+
+export const waitForStatus = (app: FastifyInstance, token: string, wanted: string, timeoutMs?: number) =>
+  waitFor(`status ${wanted}`, async () => (await status(app, token)) === wanted, timeoutMs);
+
+export async function post(app: FastifyInstance, url: string, payload?: object) {
+  return app.inject({ method: 'POST', url, headers: ADMIN, ...(payload ? { payload } : {}) });
+}
+
+export interface StatsRow {
+  id: number;
+  capacity: number;
+  quantity_available: number;
+  held: number;
+  confirmed: number;
+  waiting: number;
+  served: number;
+  paused: boolean;
+  admitted: number;
+  holds_active: number;
+  holds_confirmed: number;
+  holds_expired: number;
+  holds_cancelled: number;
+  expiring_soon: number;
+  next_expiry: string | null;
+}
+
+export async function stats(app: FastifyInstance): Promise<Map<number, StatsRow>> {
+  const res = await app.inject({ method: 'GET', url: '/admin/stats', headers: ADMIN });
+  assert.equal(res.statusCode, 200, res.body);
+  return new Map(res.json().ticket_types.map((t: StatsRow) => [t.id, t]));
+}

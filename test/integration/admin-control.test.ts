@@ -1,0 +1,111 @@
+// Pausing and resuming admission for a ticket type (issue 7).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+import { assertStockInvariants } from '../helpers/invariants.ts';
+import { join, post, stats, status, waitFor, waitForStatus } from '../helpers/sale.ts';
+import type { BatchReport } from '../../src/engine/processor.ts';
+import { pauseAdmission } from '../../src/redis/line-control.ts';
+
+describe('pause and resume admission', () => {
+  let h: Harness;
+  let app: Awaited<ReturnType<Harness['app']>>;
+  let onBatch: (r: BatchReport) => void = () => undefined;
+  before(async () => {
+    h = await createHarness({ PROCESSOR_BATCH_SIZE: '2' });
+    app = await h.app();
+    await h.engine({ onBatch: (r) => onBatch(r) });
+  });
+  after(() => h.close());
+
+  test('pause.paused-line-waits-and-resume-admits-in-join-order', async () => {
+    const tt = await h.ticketType(10);
+    const paused = await post(app, `/admin/ticket-types/${tt}/pause`);
+    assert.equal(paused.statusCode, 200, paused.body);
+    assert.deepEqual(paused.json(), { ticket_type_id: tt, paused: true });
+    assert.equal((await stats(app)).get(tt)!.paused, true);
+
+    const tokens = [];
+    for (let i = 0; i < 3; i++) tokens.push(await join(app, tt, `paused-${i}`));
+    // Nobody may be admitted while paused: give the processor ample time to (wrongly) act.
+    await new Promise((r) => setTimeout(r, 600));
+    for (const token of tokens) assert.equal(await status(app, token), 'pending');
+    assert.equal((await stats(app)).get(tt)!.admitted, 0);
+    assert.equal((await stats(app)).get(tt)!.waiting, 3);
+
+    const resumed = await post(app, `/admin/ticket-types/${tt}/resume`);
+    assert.deepEqual(resumed.json(), { ticket_type_id: tt, paused: false });
+    for (const token of tokens) await waitForStatus(app, token, 'reserved');
+    const { rows } = await h.ctx.db.query<{ token: string }>(
+      'SELECT token FROM reservations WHERE ticket_type_id = $1 ORDER BY id', [tt]);
+    assert.deepEqual(rows.map((r) => r.token), tokens, 'I3: holds granted in join order after resume');
+    const after = (await stats(app)).get(tt)!;
+    assert.equal(after.paused, false);
+    assert.equal(after.admitted, 3);
+    await assertStockInvariants(h.ctx.db);
+  });
+
+  test('pause.processor-mid-drain-stops-after-its-batch', async () => {
+    const tt = await h.ticketType(10);
+    // Joined while paused, so that the first drain after resume finds all six waiting.
+    await post(app, `/admin/ticket-types/${tt}/pause`);
+    const tokens = [];
+    for (let i = 0; i < 6; i++) tokens.push(await join(app, tt, `mid-${i}`));
+    let batches = 0;
+    // Paused again from inside the first batch's report: the processor holds the lease and takes
+    // the next batch right after; the pause goes first on the same Redis connection.
+    onBatch = (r) => {
+      if (r.ticketTypeId !== tt) return;
+      batches++;
+      if (batches === 1) void pauseAdmission(h.ctx.redis, h.ctx.keys, tt);
+    };
+    await post(app, `/admin/ticket-types/${tt}/resume`);
+    await waitFor('first batch', async () => batches >= 1);
+    await new Promise((r) => setTimeout(r, 600));
+    const s = (await stats(app)).get(tt)!;
+    assert.equal(batches, 1, 'no batch after the pause');
+    assert.equal(s.admitted, 2, 'only the batch in flight (PROCESSOR_BATCH_SIZE=2) was admitted');
+    assert.equal(s.waiting, 4);
+    assert.deepEqual(await Promise.all(tokens.map((t) => status(app, t))),
+      ['reserved', 'reserved', 'pending', 'pending', 'pending', 'pending']);
+
+    await post(app, `/admin/ticket-types/${tt}/resume`);
+    for (const token of tokens) await waitForStatus(app, token, 'reserved');
+    await assertStockInvariants(h.ctx.db);
+  });
+
+  test('pause.lease-scripts-refuse-a-paused-line', async () => {
+    const tt = await h.ticketType(1);
+    const k = h.ctx.keys.line(tt);
+    const redis = h.ctx.redis;
+    assert.ok(await redis.lease(k.lease, k.epoch, 'worker-a', 10_000) > 0);
+    await pauseAdmission(redis, h.ctx.keys, tt);
+    assert.deepEqual(await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, 'worker-a', 10, 10_000), [-1],
+      'the holder at pause time fails its next take');
+    assert.equal(await redis.unlease(k.lease, 'worker-a'), 0, 'its release leaves the pause in place');
+    assert.equal(await redis.lease(k.lease, k.epoch, 'worker-b', 10_000), 0, 'no other processor can take the line');
+    assert.equal(await redis.pttl(k.lease), -1, 'the pause never expires by itself');
+    await post(app, `/admin/ticket-types/${tt}/resume`);
+    // The running engine may take the line at once; what matters is that the pause is gone.
+    assert.notEqual(await redis.get(k.lease), 'paused', 'resume lifts the pause');
+  });
+
+  test('pause.repeat-is-idempotent-and-resume-of-running-line-is-harmless', async () => {
+    const tt = await h.ticketType(1);
+    for (let i = 0; i < 2; i++) assert.deepEqual((await post(app, `/admin/ticket-types/${tt}/pause`)).json(), { ticket_type_id: tt, paused: true });
+    for (let i = 0; i < 2; i++) assert.deepEqual((await post(app, `/admin/ticket-types/${tt}/resume`)).json(), { ticket_type_id: tt, paused: false });
+    assert.equal((await stats(app)).get(tt)!.paused, false);
+  });
+
+  test('pause.unknown-malformed-or-unauthorised', async () => {
+    const unknown = await post(app, '/admin/ticket-types/987654/pause');
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().error.code, 'ticket_type_not_found');
+    assert.equal((await post(app, '/admin/ticket-types/abc/resume')).statusCode, 400);
+    const tt = await h.ticketType(1);
+    const anonymous = await app.inject({ method: 'POST', url: `/admin/ticket-types/${tt}/pause` });
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(anonymous.json().error.code, 'unauthorized');
+    assert.equal((await stats(app)).get(tt)!.paused, false, 'a refused pause changes nothing');
+  });
+});
