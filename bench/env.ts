@@ -1,0 +1,299 @@
+// One benchmark run's world: a fresh PostgreSQL database and a Redis key prefix of its own (as
+// test/helpers/harness.ts does for tests), the servers under test as separate processes, and the
+// clean-up of all of it. The URLs come from DATABASE_URL / REDIS_URL (or .env, or the defaults).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig, parseConfig, type Config } from '../src/config.ts';
+import { createContext, type Context } from '../src/context.ts';
+import { createEvent, createTicketType } from '../src/db/catalog.ts';
+import { ensureDatabase, migrate } from '../src/db/migrate.ts';
+import { newToken } from '../src/domain/token.ts';
+import { joinLine } from '../src/redis/lines.ts';
+import type { ProbeCounters } from './probe.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
+
+export interface ServerOptions {
+  /** Names the log file (and the CPU profile). */
+  name: string;
+  role: 'all' | 'api' | 'worker';
+  /** Preload bench/probe.ts to count SQL statements and Redis round trips. */
+  probe?: boolean;
+  env?: Record<string, string>;
+  /** Another entry point than src/main.ts (the bare Fastify server). */
+  script?: string;
+}
+
+export interface ServerProcess {
+  /** http://127.0.0.1:<port>; empty for a worker. */
+  url: string;
+  pid: number;
+  counters(): Promise<ProbeCounters>;
+  stop(): Promise<void>;
+}
+
+export interface BenchOptions {
+  /** Where server logs and CPU profiles go. */
+  outDir: string;
+  /** Server LOG_LEVEL. */
+  logLevel: string;
+  batchSize: number;
+  cpuProf: boolean;
+  /** startSystem runs the API and the worker as two processes rather than one ROLE=all. */
+  split: boolean;
+  /** More environment for every server under test (`--env KEY=VALUE`), applied last. */
+  serverEnv: Record<string, string>;
+}
+
+export interface BenchEnv {
+  config: Config;
+  ctx: Context;
+  options: BenchOptions;
+  ticketType(capacity: number, maxPerOrder?: number): Promise<number>;
+  /** Puts `count` buyers of one ticket in line, straight through the join script; returns their tokens in line order. */
+  fill(ticketTypeId: number, count: number, onProgress?: (done: number) => void): Promise<string[]>;
+  startServer(o: ServerOptions): Promise<ServerProcess>;
+  /** API and worker: one ROLE=all process, or two processes when options.split. */
+  startSystem(name: string): Promise<{ url: string; stop(): Promise<void> }>;
+  /** Redis's used_memory, bytes (whole instance: other users of a shared Redis add noise). */
+  usedMemory(): Promise<number>;
+  /** How many keys match a pattern (SCAN). */
+  countKeys(pattern: string): Promise<number>;
+  /** Exact bytes of one line's keys (MEMORY USAGE ... SAMPLES 0), in all and per key (queue, tokens, users...). */
+  lineBytes(ticketTypeId: number): Promise<{ total: number; byKey: Record<string, number> }>;
+  /** Frees one line's Redis keys once a scenario is done with them. */
+  dropLine(ticketTypeId: number): Promise<void>;
+  /**
+   * Frees a finished ticket type: its line, its hold rows and their Redis copies. Otherwise its holds
+   * would expire two minutes later, in the middle of another measurement, and the sweeper's work
+   * would be counted there.
+   */
+  dropTicketType(ticketTypeId: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
+
+function answers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    http.get(`${url}/healthz`, (res) => {
+      res.resume();
+      resolve(true);
+    }).on('error', () => resolve(false));
+  });
+}
+
+function tail(file: string, lines = 15): string {
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
+  const base = loadConfig();
+  const db = new URL(base.DATABASE_URL);
+  db.pathname = `/boxoffice_bench_${randomBytes(4).toString('hex')}`;
+  const config = parseConfig({
+    DATABASE_URL: db.toString(),
+    REDIS_URL: base.REDIS_URL,
+    REDIS_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+    LOG_LEVEL: 'silent',
+  });
+  await ensureDatabase(config.DATABASE_URL);
+  const ctx = createContext(config);
+  await migrate(ctx.db);
+  mkdirSync(options.outDir, { recursive: true });
+  const servers = new Set<ServerProcess>();
+
+  async function startServer(o: ServerOptions): Promise<ServerProcess> {
+    const port = o.role === 'worker' ? 0 : await freePort();
+    const logFile = path.join(options.outDir, `${o.name}.log`);
+    const log = openSync(logFile, 'a');
+    const args = ['--import', 'tsx'];
+    if (o.probe) args.push('--import', PROBE);
+    if (options.cpuProf) args.push('--cpu-prof', `--cpu-prof-dir=${options.outDir}`, `--cpu-prof-name=${o.name}.cpuprofile`);
+    args.push(o.script ?? 'src/main.ts');
+    const subscribersBefore = await wakeSubscribers();
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      stdio: ['ignore', log, log, 'ipc'],
+      env: {
+        ...process.env,
+        DATABASE_URL: config.DATABASE_URL,
+        REDIS_URL: config.REDIS_URL,
+        REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+        ROLE: o.role,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: options.logLevel,
+        PROCESSOR_BATCH_SIZE: String(options.batchSize),
+        // All load comes from one address, standing for thousands of buyers': the per-address
+        // join limit would turn it away. The per-user limit stays on, as in production.
+        JOIN_LIMIT_PER_IP: '0',
+        ...o.env,
+        ...options.serverEnv,
+      },
+    });
+    closeSync(log);
+    live.add(child);
+    const exited = once(child, 'exit').catch(() => undefined); // a failed spawn also sets exitCode
+    const url = port ? `http://127.0.0.1:${port}` : '';
+    const deadline = Date.now() + 30_000;
+    // Ready: the HTTP port answers, or (a worker) its wake subscription is in place.
+    while (!(url ? await answers(url) : (await wakeSubscribers()) > subscribersBefore)) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`${o.name} did not start (see ${logFile}):\n${tail(logFile)}`);
+      }
+      await delay(50);
+    }
+    const server: ServerProcess = {
+      url,
+      pid: child.pid!,
+      counters() {
+        return new Promise((resolve, reject) => {
+          const onMessage = (m: { probe?: ProbeCounters }) => {
+            if (!m.probe) return;
+            child.off('message', onMessage);
+            resolve(m.probe);
+          };
+          child.on('message', onMessage);
+          if (!child.send('probe')) reject(new Error(`${o.name}: no IPC channel`));
+        });
+      },
+      async stop() {
+        servers.delete(server);
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(killer);
+        live.delete(child);
+      },
+    };
+    servers.add(server);
+    return server;
+  }
+
+  async function wakeSubscribers(): Promise<number> {
+    const [, count] = (await ctx.redis.pubsub('NUMSUB', ctx.keys.wakeChannel)) as [string, number];
+    return Number(count);
+  }
+
+  async function countKeys(pattern: string): Promise<number> {
+    let cursor = '0';
+    let count = 0;
+    do {
+      const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
+      cursor = next;
+      count += keys.length;
+    } while (cursor !== '0');
+    return count;
+  }
+
+  async function deleteMatching(pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5_000);
+      cursor = next;
+      if (keys.length) await ctx.redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+
+  return {
+    config,
+    ctx,
+    options,
+    async ticketType(capacity, maxPerOrder = 4) {
+      const event = await createEvent(ctx.db, { name: 'Benchmark', starts_at: new Date().toISOString() });
+      const tt = await createTicketType(ctx.db, event.id, { name: 'Bench', price: '10.00', capacity, max_per_order: maxPerOrder });
+      return tt!.id;
+    },
+    async fill(ticketTypeId, count, onProgress) {
+      const tokens: string[] = [];
+      const CHUNK = 2_000; // in flight at once: auto-pipelined into a few round trips
+      for (let i = 0; i < count; i += CHUNK) {
+        const joins: Promise<unknown>[] = [];
+        for (let j = i; j < Math.min(count, i + CHUNK); j++) {
+          const token = newToken(ticketTypeId);
+          tokens.push(token);
+          joins.push(joinLine(ctx.redis, ctx.keys, ticketTypeId, token, `fill-${ticketTypeId}-${j}`, 1));
+        }
+        await Promise.all(joins);
+        onProgress?.(tokens.length);
+      }
+      return tokens;
+    },
+    startServer,
+    async startSystem(name) {
+      if (!options.split) return startServer({ name, role: 'all' });
+      const worker = await startServer({ name: `${name}-worker`, role: 'worker' });
+      const api = await startServer({ name: `${name}-api`, role: 'api' });
+      return { url: api.url, stop: () => Promise.all([api.stop(), worker.stop()]).then(() => undefined) };
+    },
+    async usedMemory() {
+      const info = await ctx.redis.info('memory');
+      return Number(/used_memory:(\d+)/.exec(info)![1]);
+    },
+    countKeys,
+    async lineBytes(ticketTypeId) {
+      const byKey: Record<string, number> = {};
+      let total = 0;
+      for (const [name, key] of Object.entries(ctx.keys.line(ticketTypeId))) {
+        const bytes = Number((await ctx.redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+        if (bytes) byKey[name] = bytes;
+        total += bytes;
+      }
+      return { total, byKey };
+    },
+    async dropLine(ticketTypeId) {
+      await ctx.redis.unlink(...Object.values(ctx.keys.line(ticketTypeId)));
+    },
+    async dropTicketType(ticketTypeId) {
+      await ctx.redis.unlink(...Object.values(ctx.keys.line(ticketTypeId)));
+      const { rows } = await ctx.db.query<{ token: string }>(
+        `WITH gone AS (DELETE FROM reservations WHERE ticket_type_id = $1 RETURNING id, token),
+         bookings AS (DELETE FROM ticket_bookings b USING gone WHERE b.reservation_id = gone.id)
+         SELECT token FROM gone`,
+        [ticketTypeId],
+      );
+      for (let i = 0; i < rows.length; i += 1_000) {
+        await ctx.redis.unlink(...rows.slice(i, i + 1_000).map((r) => ctx.keys.reservation(r.token)));
+      }
+    },
+    async close() {
+      for (const server of [...servers]) await server.stop();
+      await deleteMatching(`${config.REDIS_KEY_PREFIX}*`);
+      await ctx.close();
+      await dropDatabase(config.DATABASE_URL);
+    },
+  };
+}
+
+async function dropDatabase(url: string): Promise<void> {
+  const admin = new URL(url);
+  const name = admin.pathname.slice(1);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  await client.end();
+}

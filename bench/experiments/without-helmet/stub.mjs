@@ -1,0 +1,2 @@
+// Stands in for @fastify/helmet: registers, sets no header.
+export default async function noHelmet() {}

@@ -1,0 +1,43 @@
+// Listens to one line's pub/sub channel (`queue:{id}:events`), where the Lua scripts publish every
+// change of a token's state: the moment a hold becomes visible to its buyer.
+import type { BenchEnv } from '../env.ts';
+import { epochMs } from './stats.ts';
+
+export interface LineEvent {
+  served?: number;
+  changes: Record<string, string>;
+}
+
+export async function watchLine(
+  env: BenchEnv,
+  ticketTypeId: number,
+  onEvent: (event: LineEvent, at: number) => void,
+): Promise<() => void> {
+  const subscriber = env.ctx.redis.duplicate();
+  const channel = env.ctx.keys.line(ticketTypeId).events;
+  subscriber.on('message', (_channel: string, message: string) => {
+    const at = epochMs();
+    const event = JSON.parse(message) as LineEvent;
+    // cjson encodes an empty table as an array
+    if (Array.isArray(event.changes)) event.changes = {};
+    onEvent(event, at);
+  });
+  await subscriber.subscribe(channel);
+  return () => subscriber.disconnect();
+}
+
+/** Resolves when `check` is true, polling; rejects when `stalled` says nothing moved for too long. */
+export async function until(check: () => boolean, what: string, stallMs = 30_000, progressOf: () => number = () => 0) {
+  let lastProgress = progressOf();
+  let lastMove = Date.now();
+  while (!check()) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = progressOf();
+    if (now !== lastProgress) {
+      lastProgress = now;
+      lastMove = Date.now();
+    } else if (Date.now() - lastMove > stallMs) {
+      throw new Error(`stalled for ${stallMs / 1000} s waiting for ${what}`);
+    }
+  }
+}

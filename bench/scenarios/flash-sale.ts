@@ -1,0 +1,107 @@
+// Scenario 4, flash sale: many more buyers than tickets join within seconds. How long until every
+// ticket is held, whether a single one was oversold or granted out of join order, and what a
+// buyer in line costs in Redis memory.
+import { defineScenario } from '../lib/report.ts';
+import { paced } from '../lib/paced.ts';
+import { until, watchLine } from '../lib/line-events.ts';
+import { fmt, percentile, round } from '../lib/stats.ts';
+
+export interface FlashSaleOptions {
+  buyers: number;
+  tickets: number;
+  /** Joins per second: buyers / rate is how long the rush lasts. */
+  rate: number;
+}
+
+const TARGET_BYTES = 200;
+
+export const flashSale = defineScenario({
+  name: 'flash-sale',
+  title: '4 flash sale',
+  full: { buyers: 50_000, tickets: 5_000, rate: 10_000 },
+  smoke: { buyers: 1_000, tickets: 100, rate: 1_000 },
+  async run(env, o: FlashSaleOptions, progress) {
+    const { db, redis, keys } = env.ctx;
+    const system = await env.startSystem('flash-sale');
+    const id = await env.ticketType(o.tickets, 1);
+    let held = 0;
+    let allHeldAt = 0;
+    const unwatch = await watchLine(env, id, (event, at) => {
+      for (const status of Object.values(event.changes)) if (status === 'reserved') held++;
+      if (held >= o.tickets && !allHeldAt) allHeldAt = at;
+    });
+    try {
+      const memoryBefore = await env.usedMemory();
+      const joins = await paced({
+        url: system.url, path: '/queue/join', rate: o.rate, count: o.buyers, connections: 100,
+        body: (i) => `{"user_id":"fan-${i}","ticket_type_id":${id}}`,
+        onProgress: (sent, answered) => progress.update(`flash sale: ${fmt(sent)} joins sent, ${fmt(answered)} answered, ${fmt(held)}/${fmt(o.tickets)} held`),
+      });
+      if (joins.failed) throw new Error(`${joins.failed} of ${o.buyers} joins failed`);
+      await until(() => allHeldAt > 0, 'every ticket to be held', 30_000, () => held);
+      const memoryRush = await env.usedMemory();
+      // The join rate limit keeps a counter per user for its window: spent once the window ends.
+      const counters = `${keys.rateLimit}*`;
+      const deadline = Date.now() + 60_000;
+      while ((await env.countKeys(counters)) > 0 && Date.now() < deadline) {
+        progress.update('flash sale: waiting for the rate limit counters to expire before measuring memory');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const memoryAfter = await env.usedMemory();
+      const line = await env.lineBytes(id);
+      const k = keys.line(id);
+      const waiting = (await redis.llen(k.queue)) + (await redis.llen(k.processing));
+
+      // I1 and I3 from the system of record: stock adds up, and the holders are the first in line.
+      const { rows } = await db.query<{ capacity: number; available: number; held: number; tokens: string[] }>(
+        `SELECT t.capacity, t.quantity_available AS available, coalesce(sum(r.quantity), 0)::int AS held,
+                coalesce(array_agg(r.token) FILTER (WHERE r.token IS NOT NULL), '{}') AS tokens
+         FROM ticket_types t LEFT JOIN reservations r ON r.ticket_type_id = t.id AND r.status IN ('reserved', 'confirmed')
+         WHERE t.id = $1 GROUP BY t.id`,
+        [id],
+      );
+      const stock = rows[0]!;
+      const oversold = Math.max(0, stock.held - stock.capacity) + (stock.available + stock.held !== stock.capacity ? 1 : 0);
+      const records = stock.tokens.length ? await redis.hmget(k.tokens, ...stock.tokens) : [];
+      const outOfOrder = records.filter((r) => !r || Number(r.split('|')[0]) > o.tickets).length;
+
+      const allHeldSeconds = (allHeldAt - joins.firstSentAt) / 1000;
+      const joinSeconds = (joins.lastRepliedAt - joins.firstSentAt) / 1000;
+      const perBuyer = (memoryAfter - memoryBefore) / o.buyers;
+      return {
+        rows: [
+          {
+            measure: `${fmt(o.buyers)} buyers at ${fmt(o.rate)}/s for ${fmt(o.tickets)} tickets: s until all held`,
+            value: fmt(allHeldSeconds, 2),
+            beside: `last join answered at ${fmt(joinSeconds, 2)} s (${fmt(o.buyers / joinSeconds)} joins/s)`,
+          },
+          { measure: 'join latency at the client: p50 / p99 (ms)', value: `${fmt(percentile(joins.latencies, 50), 1)} / ${fmt(percentile(joins.latencies, 99), 1)}` },
+          { measure: 'oversold tickets (I1 checked in PostgreSQL)', value: fmt(oversold), target: '0', met: oversold === 0 },
+          { measure: 'holds out of join order (I3)', value: fmt(outOfOrder), target: '0', met: outOfOrder === 0 },
+          {
+            measure: 'Redis bytes per buyer (INFO used_memory delta, after the rush)',
+            value: fmt(perBuyer),
+            beside: `line keys by MEMORY USAGE ${fmt(line.total / o.buyers)}; during the rush, with rate limit counters, ${fmt((memoryRush - memoryBefore) / o.buyers)}`,
+            target: `<= ${TARGET_BYTES}`,
+            met: perBuyer <= TARGET_BYTES,
+          },
+        ],
+        data: {
+          options: o,
+          allHeldSeconds: round(allHeldSeconds, 3),
+          joinSeconds: round(joinSeconds, 3),
+          joinLatencyMs: { p50: percentile(joins.latencies, 50), p99: percentile(joins.latencies, 99), max: percentile(joins.latencies, 100) },
+          oversold,
+          outOfOrder,
+          stock: { capacity: stock.capacity, available: stock.available, held: stock.held },
+          waiting,
+          redis: { memoryBefore, memoryRush, memoryAfter, bytesPerBuyer: round(perBuyer, 1), lineBytes: line, lineBytesPerBuyer: round(line.total / o.buyers, 1) },
+        },
+      };
+    } finally {
+      unwatch();
+      await system.stop();
+      await env.dropTicketType(id);
+    }
+  },
+});

@@ -1,0 +1,81 @@
+// The benchmarks at tiny sizes (bench/, issue 5), so that they keep working: every scenario runs
+// against real servers and must produce sane figures. Speed is not judged here; the full runs are
+// `npm run bench`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
+import { silentProgress } from '../../bench/lib/progress.ts';
+import { drain, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+
+describe('benchmarks at smoke sizes', () => {
+  let env: BenchEnv;
+  before(async () => {
+    env = await createBenchEnv({
+      outDir: 'test-artifacts/bench-smoke',
+      logLevel: 'warn',
+      batchSize: 200,
+      cpuProf: false,
+      split: false,
+      // Short rate limit windows, so that the flash sale's memory reading need not wait long.
+      serverEnv: { RATE_LIMIT_WINDOW_SECONDS: '1' },
+    });
+  });
+  after(() => env?.close());
+
+  test('bench.drain-admits-the-whole-line-and-counts-io-per-batch', async () => {
+    const { data, rows } = await drain.run(env, drain.smoke, silentProgress);
+    const [run] = data.runs;
+    assert.ok(run);
+    assert.equal(run.batches, Math.ceil(drain.smoke.buyers / 200));
+    assert.equal(run.meanBatch, 200);
+    assert.ok(run.holdsPerSecond > 0 && Number.isFinite(run.holdsPerSecond));
+    // Today: BEGIN, the lock-and-fence UPDATE, the INSERT with the stock decrement, COMMIT; and take,
+    // then one pipeline for the holds and the settle. Sane means a handful, not one per buyer.
+    assert.ok(run.sqlPerBatch >= 3 && run.sqlPerBatch < 8, `SQL per batch ${run.sqlPerBatch}`);
+    assert.ok(run.redisRoundTripsPerBatch >= 1.5 && run.redisRoundTripsPerBatch < 5, `round trips per batch ${run.redisRoundTripsPerBatch}`);
+    assert.ok(run.pgInsertRowsPerSecond > 0 && run.redisHoldsPerSecond > 0);
+    assert.equal(rows[0]!.measure.startsWith('holds/s'), true);
+  });
+
+  test('bench.join-measures-the-route-beside-a-bare-fastify-route', async () => {
+    const { data } = await join.run(env, join.smoke, silentProgress);
+    const [run] = data.runs;
+    assert.ok(run);
+    assert.equal(run.join.failed, 0, 'every join answered 2xx');
+    assert.ok(run.join.rps > 0 && run.bare.rps > 0);
+    assert.ok(run.join.p99 >= run.join.p50);
+  });
+
+  test('bench.join-to-hold-times-every-buyer-from-reply-to-hold', async () => {
+    const { data } = await joinToHold.run(env, joinToHold.smoke, silentProgress);
+    const expected = joinToHold.smoke.rate * joinToHold.smoke.seconds;
+    assert.equal(data.sent, expected);
+    assert.equal(data.failed, 0);
+    const lag = data.replyToVisibleMs;
+    assert.ok(lag.p50 <= lag.p99 && lag.p99 <= lag.max, JSON.stringify(lag));
+    assert.ok(lag.max < 10_000, `a hold took ${lag.max} ms`);
+  });
+
+  test('bench.flash-sale-holds-every-ticket-oversells-none-and-measures-memory', async () => {
+    const { data } = await flashSale.run(env, flashSale.smoke, silentProgress);
+    const { buyers, tickets } = flashSale.smoke;
+    assert.equal(data.oversold, 0);
+    assert.equal(data.outOfOrder, 0);
+    assert.deepEqual(data.stock, { capacity: tickets, available: 0, held: tickets });
+    assert.equal(data.waiting, buyers - tickets, 'the rest wait, since holds may come back');
+    assert.ok(data.allHeldSeconds > 0);
+    // Exact, unlike INFO used_memory on a Redis that other tests share.
+    assert.ok(data.redis.lineBytesPerBuyer > 50 && data.redis.lineBytesPerBuyer < 1_000, `${data.redis.lineBytesPerBuyer} B per buyer`);
+  });
+
+  test('bench.status-serves-a-long-and-a-short-line', async () => {
+    const { data } = await status.run(env, status.smoke, silentProgress);
+    const [run] = data.runs;
+    assert.ok(run && run.length === 2);
+    for (const line of run) {
+      assert.equal(line.failed, 0);
+      assert.ok(line.rps > 0);
+    }
+    assert.ok(data.lineBytesPerWaiting > 50 && data.lineBytesPerWaiting < 1_000);
+  });
+});
