@@ -232,8 +232,8 @@ export async function runSoak({ seconds, agents = 40, print = () => undefined }:
     async function buy(user: string, ticketType: TicketType): Promise<string> {
       const quantity = 1 + Math.floor(Math.random() * Math.min(ticketType.maxPerOrder, 3));
       const joined = await call('join', '/queue/join', { user_id: user, ticket_type_id: ticketType.id, quantity });
-      if (joined?.status === 409) return 'capped';
-      if (joined?.status !== 202 && joined?.status !== 200) return 'join_refused';
+      if (joined?.status === 409) return (joined.json.error as { code: string }).code === 'user_limit_reached' ? 'capped' : 'already_joined';
+      if (joined?.status !== 202) return 'join_refused';
       const token = joined.json.queue_token as string;
       tokens.set(token, { ticketTypeId: ticketType.id, user });
       if (joined.json.status === 'pending' && Math.random() < 0.05) {

@@ -191,7 +191,7 @@ async function redisWritesCeiling(env: BenchEnv, buyers: number, label: string, 
         pipeline.pexpireat(key, expiresAtMs);
       }
       // As Processor.settle does; the smoke test fails here when the script's contract changes.
-      (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.users, k.epoch,
+      (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.epoch,
         k.events, expiresAt, granted.length, 0, epoch, ...granted);
       pipeline.publish(keys.holdsChannel, String(expiresAtMs));
       await execPipeline(pipeline);

@@ -6,7 +6,7 @@ import type { Context } from '../context.ts';
 import { findHold, type HoldView } from '../db/holds.ts';
 import type { TokenStatus } from '../domain/states.ts';
 import { tokenTicketType } from '../domain/token.ts';
-import { readHoldCache, readLineStatus } from '../redis/lines.ts';
+import { readLineStatus, readLiveHold } from '../redis/lines.ts';
 import { lineFigures, type LineFigures } from './line-figures.ts';
 
 export interface StatusView {
@@ -50,17 +50,9 @@ export async function readTokenStatus(ctx: Context, token: string): Promise<Toke
     return { view: { status: LINE_STATES[line.record.state], ticket_type_id: ticketTypeId, quantity: line.record.quantity } };
   }
   if (line) {
-    const cached = await readHoldCache(ctx.redis, ctx.keys, token);
-    if (cached && (cached.status !== 'reserved' || Date.parse(cached.expires_at) > Date.now())) {
-      return {
-        view: {
-          status: cached.status,
-          ticket_type_id: ticketTypeId,
-          quantity: line.record.quantity,
-          ...(cached.status === 'reserved' && { expires_at: cached.expires_at }),
-          ...(cached.booking_id && { booking_id: Number(cached.booking_id) }),
-        },
-      };
+    const expiresAt = await readLiveHold(ctx.redis, ctx.keys, token);
+    if (expiresAt) {
+      return { view: { status: 'reserved', ticket_type_id: ticketTypeId, quantity: line.record.quantity, expires_at: expiresAt } };
     }
   }
   const hold = await findHold(ctx.db, token);

@@ -22,7 +22,7 @@ export interface AdmitOutcome {
    */
   replay: boolean;
   /** Replayed holds that have ended meanwhile (the sweeper expired one, or its buyer confirmed). */
-  ended: { token: string; status: Exclude<HoldStatus, 'reserved'>; bookingId?: number }[];
+  ended: { token: string; status: Exclude<HoldStatus, 'reserved'> }[];
 }
 
 /**
@@ -50,8 +50,7 @@ export async function admitBatch(
 
   if (recovery) {
     const { rows } = await client.query<CommittedHold>(
-      `SELECT r.token, r.status, r.expires_at, b.id AS booking_id
-       FROM reservations r LEFT JOIN ticket_bookings b ON b.reservation_id = r.id WHERE r.token = ANY($1::text[])`,
+      'SELECT token, status, expires_at FROM reservations WHERE token = ANY($1::text[])',
       [candidates.map((c) => c.token)],
     );
     if (rows.length) return replayCommitted(candidates, rows);
@@ -104,7 +103,6 @@ interface CommittedHold {
   token: string;
   status: HoldStatus;
   expires_at: Date;
-  booking_id: number | null;
 }
 
 /**
@@ -131,7 +129,7 @@ function replayCommitted(candidates: Candidate[], rows: CommittedHold[]): AdmitO
     }
     outcome.granted.push(c);
     if (hold.status !== 'reserved') {
-      outcome.ended.push({ token: c.token, status: hold.status, ...(hold.booking_id && { bookingId: hold.booking_id }) });
+      outcome.ended.push({ token: c.token, status: hold.status });
     }
   }
   return outcome;

@@ -147,9 +147,7 @@ export class Processor {
       return undefined;
     }
     if (revoked.length) await this.revoke(ticketTypeId, revoked);
-    for (const { token, status, bookingId } of outcome.ended) {
-      await releaseHolds(redis, keys, ticketTypeId, status, [token], bookingId);
-    }
+    for (const { token, status } of outcome.ended) await releaseHolds(redis, keys, ticketTypeId, status, [token]);
 
     const report: BatchReport = {
       ticketTypeId,
@@ -180,7 +178,7 @@ export class Processor {
       pipeline.pexpireat(key, expiresAtMs);
     }
     const tokens = [...outcome.granted, ...outcome.soldOut, ...outcome.waiting].map((c) => c.token);
-    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.users, k.epoch,
+    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.epoch,
       k.events, expiresAt, outcome.granted.length, outcome.soldOut.length, epoch, ...tokens);
     if (outcome.granted.length) pipeline.publish(keys.holdsChannel, String(expiresAtMs));
     const results = await execPipeline(pipeline);

@@ -12,7 +12,6 @@ export interface LineKeys {
   epoch: string;
   awake: string;
   /** Every user who ever joined this line: a returning buyer's tickets are counted in PostgreSQL (per-user cap). */
-  joined: string;
   /** Pub/sub channel: every change of a token of this ticket type, and the served counter. */
   events: string;
 }
@@ -44,7 +43,6 @@ export function createKeys(prefix: string): Keys {
         lease: `${base}:lease`,
         epoch: `${base}:epoch`,
         awake: `${base}:awake`,
-        joined: `${base}:joined`,
         events: `${base}:events`,
       };
     },

@@ -6,7 +6,8 @@ import type { Keys } from './keys.ts';
 export interface JoinResult {
   created: boolean;
   token: string;
-  state: 'P' | 'R';
+  /** P pending, R held (the hold may have ended since), ended: a returning user's last token ended. */
+  state: 'P' | 'R' | 'ended';
   position: number;
   quantity: number;
 }
@@ -25,13 +26,13 @@ export async function joinLine(
   quantity: number,
   options: JoinOptions = {},
 ): Promise<JoinResult> {
-  return (await runJoin(redis, keys, ticketTypeId, token, userId, quantity, options, false))!;
+  return runJoin(redis, keys, ticketTypeId, token, userId, quantity, options, false);
 }
 
 /**
  * As joinLine, but a user who joined this line before and has no live token is not joined:
- * undefined tells the caller to count their tickets in PostgreSQL first (the per-user cap), then
- * call joinLine.
+ * state 'ended' tells the caller to count their tickets in PostgreSQL first (the per-user cap),
+ * then call joinLine replacing that token.
  */
 export async function joinLineUnlessReturning(
   redis: RedisClient,
@@ -40,7 +41,7 @@ export async function joinLineUnlessReturning(
   token: string,
   userId: string,
   quantity: number,
-): Promise<JoinResult | undefined> {
+): Promise<JoinResult> {
   return runJoin(redis, keys, ticketTypeId, token, userId, quantity, {}, true);
 }
 
@@ -53,11 +54,11 @@ async function runJoin(
   quantity: number,
   options: JoinOptions,
   stopIfReturning: boolean,
-): Promise<JoinResult | undefined> {
+): Promise<JoinResult> {
   const k = keys.line(ticketTypeId);
-  const reply = await redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.joined,
+  const reply = await redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake,
     token, userId, quantity, keys.wakeChannel, ticketTypeId, options.replacing ?? '', stopIfReturning ? '1' : '0');
-  if (reply[0] === 2) return undefined;
+  if (reply[0] === 2) return { created: false, token: reply[1], state: 'ended', position: 0, quantity };
   if (reply[0] === 1) {
     // Only a line that was idle needs adding to the processor's work list (a busy one is on it
     // until it runs empty), so a join that changes nothing leaves Redis untouched.
@@ -84,28 +85,26 @@ export async function readLineStatus(redis: RedisClient, keys: Keys, ticketTypeI
   return raw ? { record: parseRecord(raw), served: Number(served) } : undefined;
 }
 
-/** The fast copy of a hold, kept for the hold's life (the original's `reservation:<token>`). */
-export interface HoldCache {
-  status: HoldStatus;
-  expires_at: string;
-  booking_id?: string;
-}
-
-export async function readHoldCache(redis: RedisClient, keys: Keys, token: string): Promise<HoldCache | undefined> {
-  const hash = await redis.hgetall(keys.reservation(token));
-  return hash.status ? (hash as unknown as HoldCache) : undefined;
+/**
+ * The end of a live hold, from its fast copy (the original's `reservation:<token>`, kept while
+ * the hold lives and dropped when it ends); undefined when the copy says nothing: ask PostgreSQL.
+ */
+export async function readLiveHold(redis: RedisClient, keys: Keys, token: string): Promise<string | undefined> {
+  const expiresAt = await redis.hget(keys.reservation(token), 'expires_at');
+  return expiresAt && Date.parse(expiresAt) > Date.now() ? expiresAt : undefined;
 }
 
 /** Cancels a pending token; returns the state it had (P when this call cancelled it). */
 export async function cancelPending(redis: RedisClient, keys: Keys, ticketTypeId: number, token: string) {
   const k = keys.line(ticketTypeId);
-  const state = await redis.cancel(k.tokens, k.users, k.served, token, k.events);
+  const state = await redis.cancel(k.tokens, k.served, token, k.events);
   return (state ?? undefined) as TokenRecord['state'] | undefined;
 }
 
 /**
- * After holds ended in PostgreSQL: frees their users to join again, publishes the change, drops or
- * updates the fast copies and wakes the processor (stock came back, or what may come back shrank).
+ * After holds ended in PostgreSQL: drops their fast copies (status then reads PostgreSQL, the
+ * truth), publishes the change and wakes the processor (stock came back, or what may come back
+ * shrank).
  */
 export async function releaseHolds(
   redis: RedisClient,
@@ -113,19 +112,12 @@ export async function releaseHolds(
   ticketTypeId: number,
   status: Exclude<HoldStatus, 'reserved'>,
   tokens: string[],
-  bookingId?: number,
 ): Promise<void> {
   if (!tokens.length) return;
   const k = keys.line(ticketTypeId);
   const pipeline = redis.pipeline();
-  for (const token of tokens) {
-    if (status === 'confirmed') {
-      pipeline.hset(keys.reservation(token), { status, booking_id: String(bookingId) });
-    } else {
-      pipeline.del(keys.reservation(token));
-    }
-  }
-  (pipeline as unknown as RedisClient).release(k.users, k.tokens, k.events, status, ...tokens);
+  pipeline.del(...tokens.map((t) => keys.reservation(t)));
+  pipeline.publish(k.events, JSON.stringify({ changes: Object.fromEntries(tokens.map((t) => [t, status])) }));
   pipeline.publish(keys.wakeChannel, String(ticketTypeId));
   await execPipeline(pipeline);
 }

@@ -5,7 +5,7 @@ import { findHold } from '../../db/holds.ts';
 import { userTicketCount } from '../../db/user-tickets.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newToken } from '../../domain/token.ts';
-import { joinLine, joinLineUnlessReturning, readHoldCache, type JoinResult } from '../../redis/lines.ts';
+import { joinLine, joinLineUnlessReturning, readLiveHold } from '../../redis/lines.ts';
 import type { RouteDeps } from '../deps.ts';
 import { errors, Id, StatusBody } from '../schemas/common.ts';
 import { joinLimits } from '../security.ts';
@@ -30,16 +30,20 @@ const JoinBody = Type.Object(
 
 const JoinReply = Type.Intersect([Type.Object({ queue_token: Type.String() }), StatusBody]);
 
+// The original answered a repeat join with the first token. user_id is not authenticated, so
+// that handed a buyer's reservation to anyone who knew their e-mail: I5 wins over compatibility.
+const alreadyJoined = (where: string) => new AppError(409, 'already_joined',
+  `This buyer ${where}. Use the queue token from the first join; it is never handed out a second time.`);
+
 export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, ticketTypes }) => {
   const limits = joinLimits(app, ctx.config);
 
-  /** The hold of a token the line shows as held, while it lives. */
-  async function liveHold(token: string): Promise<{ expires_at: string } | undefined> {
-    const cached = await readHoldCache(ctx.redis, ctx.keys, token);
-    const hold = cached?.status === 'reserved' && Date.parse(cached.expires_at) > Date.now()
-      ? { status: 'reserved' as const, expires_at: cached.expires_at }
-      : await findHold(ctx.db, token).then((h) => h && holdStatus(h));
-    return hold?.status === 'reserved' ? { expires_at: hold.expires_at! } : undefined;
+  /** When the hold of a token the line shows as held runs out, while it lives. */
+  async function liveHold(token: string): Promise<string | undefined> {
+    const cached = await readLiveHold(ctx.redis, ctx.keys, token);
+    if (cached) return cached;
+    const hold = await findHold(ctx.db, token).then((h) => h && holdStatus(h));
+    return hold?.status === 'reserved' ? hold.expires_at : undefined;
   }
 
   app.post('/queue/join', {
@@ -47,10 +51,10 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
     preHandler: limits.perUser,
     schema: {
       summary: 'Join the line for a ticket type',
-      description: 'Returns a secret queue token. The same user joining the same ticket type again while pending or reserved gets 200 and the same token. '
+      description: 'Returns a secret queue token, once: the same user joining the same ticket type again while pending or reserved gets 409 already_joined. '
         + 'A user may hold or have bought at most max_per_order tickets of one ticket type in total (409 user_limit_reached).',
       body: JoinBody,
-      response: { 200: JoinReply, 202: JoinReply, ...errors(400, 404, 409, 429, 503) },
+      response: { 202: JoinReply, ...errors(400, 404, 409, 429, 503) },
     },
   }, async (req, reply) => {
     const { user_id: userId, ticket_type_id: ticketTypeId, quantity = 1 } = req.body;
@@ -60,17 +64,15 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
       throw new AppError(400, 'quantity_too_large', `At most ${rule.max_per_order} tickets of this type per order.`);
     }
     const token = newToken(ticketTypeId);
-    const reserved = (joined: JoinResult, hold: { expires_at: string }) => reply.code(200).send({
-      queue_token: joined.token, status: 'reserved', ticket_type_id: ticketTypeId, quantity: joined.quantity, expires_at: hold.expires_at,
-    });
-
     let joined = await joinLineUnlessReturning(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity);
-    if (joined?.state === 'R') {
-      // The user holds (or held) tickets of this type: the same token while the hold lives.
-      const hold = await liveHold(joined.token);
-      if (hold) return reserved(joined, hold);
+    if (joined.state === 'P' && !joined.created) {
+      throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     }
-    if (!joined || joined.state === 'R') {
+    if (joined.state === 'R') {
+      const hold = await liveHold(joined.token);
+      if (hold) throw alreadyJoined(`holds tickets of this type until ${hold}`);
+    }
+    if (!joined.created) {
       // A returning buyer (an earlier token ended): what they hold or bought counts against the
       // cap. They have no live token, and the line gives them at most one, so the count cannot
       // grow between this check and the join.
@@ -79,15 +81,11 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
         throw new AppError(409, 'user_limit_reached',
           `One buyer may have at most ${rule.max_per_order} tickets of this type; you already hold or bought ${taken}.`);
       }
-      joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { replacing: joined?.token });
-      if (joined.state === 'R') {
-        // A concurrent join of the same user got there first and was admitted at once.
-        const hold = await liveHold(joined.token);
-        if (!hold) throw new AppError(409, 'join_conflict', 'Another join for this buyer changed the line meanwhile; try again.');
-        return reserved(joined, hold);
-      }
+      joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { replacing: joined.token });
+      // A concurrent join of the same user got there first.
+      if (!joined.created) throw alreadyJoined('joined this line a moment ago');
     }
-    return reply.code(joined.created ? 202 : 200).send({
+    return reply.code(202).send({
       queue_token: joined.token, status: 'pending', ticket_type_id: ticketTypeId,
       quantity: joined.quantity, position: Math.max(1, joined.position),
     });

@@ -60,7 +60,7 @@ export const reservationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     }
     if (hold.status !== 'confirmed') throw wrongState(holdStatus(hold));
     if (confirmedNow) {
-      await releaseHolds(ctx.redis, ctx.keys, hold.ticket_type_id, 'confirmed', [token], hold.booking_id!).catch((err: Error) =>
+      await releaseHolds(ctx.redis, ctx.keys, hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
         req.log.warn({ err: err.message }, 'confirmed; Redis copy not updated'),
       );
     }

@@ -1,34 +1,30 @@
--- Appends a buyer to the line, or returns the user's live token for this ticket type.
+-- Appends a buyer to the line, unless the user already has a live token for this ticket type.
 -- Input:  KEYS[1] queue  KEYS[2] seq  KEYS[3] served  KEYS[4] users  KEYS[5] tokens  KEYS[6] awake
---         KEYS[7] joined (every user who ever joined this line)
 --         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] wake channel
 --         ARGV[5] ticket type id  ARGV[6] the user's previous token, whose hold has ended, to be
 --         replaced ('' for none)  ARGV[7] '1' to stop at a returning user instead of joining them
 -- Output: {1, token, position, quantity, woke}  joined; woke = 1 when the line was idle and this
 --                                               join woke the processor (the caller then adds
 --                                               the line to the active set)
---         {0, token, state, position, quantity} the user already has a pending (P) or held (R) token
---         {2}                                   a returning user and ARGV[7] = '1': nothing changed
--- A user has at most one live token per line: ARGV[6] is replaced only while it is still the
--- user's token, so two concurrent re-joins after a hold ended make one token, not two.
--- Wakes the processor (one PUBLISH) only when it went idle, not on every join.
+--         {0, token, state, position, quantity} the user has a pending (P) or held (R) token
+--         {2, token}                            a returning user (their last token ended) and
+--                                               ARGV[7] = '1': nothing changed
+-- `users` maps every user who joined to their latest token, so it also tells returning users
+-- (the per-user cap) apart. ARGV[6] is replaced only while it is still the user's token, so two
+-- concurrent re-joins make one token, not two. Wakes the processor only when it went idle.
 local existing = redis.call('HGET', KEYS[4], ARGV[2])
 if existing and existing ~= ARGV[6] then
-  local rec = redis.call('HGET', KEYS[5], existing)
-  if rec then
-    local seq, qty, state = string.match(rec, '^(%d+)|(%d+)|(%a)|')
-    if state == 'P' or state == 'R' then
-      local served = tonumber(redis.call('GET', KEYS[3]) or '0')
-      return {0, existing, state, tonumber(seq) - served, tonumber(qty)}
-    end
+  local seq, qty, state = string.match(redis.call('HGET', KEYS[5], existing) or '', '^(%d+)|(%d+)|(%a)|')
+  if state == 'P' or state == 'R' then
+    local served = tonumber(redis.call('GET', KEYS[3]) or '0')
+    return {0, existing, state, tonumber(seq) - served, tonumber(qty)}
   end
+  if ARGV[7] == '1' then return {2, existing} end
 end
-if ARGV[7] == '1' and redis.call('HEXISTS', KEYS[7], ARGV[2]) == 1 then return {2} end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], seq .. '|' .. ARGV[3] .. '|P|' .. ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[7], ARGV[2], '1')
 local woke = 0
 if redis.call('SET', KEYS[6], '1', 'NX') then
   redis.call('PUBLISH', ARGV[4], ARGV[5])
