@@ -23,13 +23,10 @@ if (applied.length) log.info({ applied }, 'migrations applied');
 // One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.
 const metrics = createMetrics(ctx);
 const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx, metrics.engineHooks);
-const app = config.ROLE === 'worker' ? undefined : await buildApp(ctx, log, metrics);
-if (app) {
-  const address = await app.listen({ port: config.PORT, host: config.HOST });
-  log.info({ role: config.ROLE }, `listening on ${address}`);
-} else {
-  log.info({ role: config.ROLE }, 'worker running');
-}
+// A worker listens too, with health and metrics only, so it can be probed and scraped.
+const app = await buildApp(ctx, log, metrics, config.ROLE === 'worker');
+const address = await app.listen({ port: config.PORT, host: config.HOST });
+log.info({ role: config.ROLE }, config.ROLE === 'worker' ? `worker running; health and metrics on ${address}` : `listening on ${address}`);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -39,7 +36,7 @@ async function shutdown(signal: string) {
   }
   stopping = true;
   log.info({ signal }, 'shutting down: finishing requests and batches in flight');
-  await app?.close(); // stops accepting, waits for in-flight requests
+  await app.close(); // stops accepting, waits for in-flight requests
   await engine?.stop(); // waits for the processor's and sweeper's batches
   await ctx.close();
   log.info('stopped');

@@ -19,11 +19,15 @@ import { streamRoutes } from './routes/stream.ts';
 import { webRoutes } from './routes/web.ts';
 import { registerSecurity, trustProxy } from './security.ts';
 
-/** `metrics`: pass the process's own when the engine runs beside the API, so one scrape shows both. */
+/**
+ * `metrics`: pass the process's own when the engine runs beside the API, so one scrape shows both.
+ * `opsOnly`: a worker's app, with only health and metrics, so that workers can be probed and scraped.
+ */
 export async function buildApp(
   ctx: Context,
   logger: Logger | false = ctx.log,
   metrics: Metrics = createMetrics(ctx),
+  opsOnly = false,
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: (logger || undefined) as FastifyBaseLogger | undefined,
@@ -39,11 +43,16 @@ export async function buildApp(
     reply.code(404).send(errorBody('not_found', `No route ${req.method} ${req.url.split('?')[0]}.`)),
   );
 
+  const deps = { ctx, ticketTypes: new TicketTypeCache(ctx.db) };
+  app.addHook('onResponse', async (req, reply) => metrics.observeRequest(req, reply));
+  if (opsOnly) {
+    await app.register(healthRoutes, deps);
+    await app.register(metricsRoutes, { ...deps, metrics });
+    return app;
+  }
   await registerSecurity(app, ctx);
   await registerDocs(app);
-  app.addHook('onResponse', async (req, reply) => metrics.observeRequest(req, reply));
 
-  const deps = { ctx, ticketTypes: new TicketTypeCache(ctx.db) };
   await app.register(healthRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(queueRoutes, deps);

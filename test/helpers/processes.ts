@@ -122,10 +122,10 @@ export function spawnBoxoffice(env: Record<string, string>): BoxofficeProcess {
   return proc;
 }
 
-/** A worker process (ROLE=worker), resolved once its engine runs. */
+/** A worker process (ROLE=worker; health and metrics on a free port), resolved once its engine runs. */
 export async function startWorker(env: Record<string, string>): Promise<BoxofficeProcess> {
-  const proc = spawnBoxoffice({ ...env, ROLE: 'worker' });
-  await proc.waitForLine(/"worker running"/, { timeoutMs: STARTUP_MS });
+  const proc = spawnBoxoffice({ PORT: '0', HOST: '127.0.0.1', ...env, ROLE: 'worker' });
+  await proc.waitForLine(/"worker running/, { timeoutMs: STARTUP_MS });
   return proc;
 }
 

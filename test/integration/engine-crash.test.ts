@@ -38,7 +38,7 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
   const tt = await h.ticketType(capacity, 3);
   const k = h.ctx.keys.line(tt);
   const buyers = await join(tt, 1_500, 0);
-  const env = { ...configEnv(h.config), ROLE: 'worker' };
+  const env = { ...configEnv(h.config), ROLE: 'worker', PORT: '0' };
   // Two workers, as a deployment runs them: when the one that drains dies, the other takes the
   // line over once the lease runs out, and the dead one is restarted meanwhile. Each is killed
   // within 100 ms of its first progress, so that the line outlasts ten kills.
