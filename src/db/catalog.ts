@@ -92,27 +92,6 @@ export async function listTicketTypeIds(db: Db): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-export interface StockRow {
-  id: number;
-  event_id: number;
-  name: string;
-  capacity: number;
-  quantity_available: number;
-  held: number;
-  confirmed: number;
-}
-
-/** Stock per ticket type, with held and confirmed counted from the hold rows (I1 can be read off it). */
-export async function stockByTicketType(db: Db): Promise<StockRow[]> {
-  const { rows } = await db.query<StockRow>(`
-    SELECT t.id, t.event_id, t.name, t.capacity, t.quantity_available,
-           coalesce(sum(r.quantity) FILTER (WHERE r.status = 'reserved'), 0)::int AS held,
-           coalesce(sum(r.quantity) FILTER (WHERE r.status = 'confirmed'), 0)::int AS confirmed
-    FROM ticket_types t LEFT JOIN reservations r ON r.ticket_type_id = t.id
-    GROUP BY t.id ORDER BY t.id`);
-  return rows;
-}
-
 /**
  * What may still reach the line of a ticket type: stock available now plus stock held (a hold
  * may come back). Reads only outstanding holds (partial index reservations_held), never the line.

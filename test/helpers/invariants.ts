@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import type { Context } from '../../src/context.ts';
 import type { Db } from '../../src/db/pool.ts';
-import { stockByTicketType } from '../../src/db/catalog.ts';
+import { saleFigures } from '../../src/db/sale-figures.ts';
 import { tokenStatus, type StatusView } from '../../src/api/token-status.ts';
 import { parseRecord, type TokenRecord } from '../../src/domain/states.ts';
 
 /** I1 (stock adds up, never negative) and I2 (one booking per confirmed hold, none for others). */
 export async function assertStockInvariants(db: Db): Promise<void> {
-  for (const t of await stockByTicketType(db)) {
+  for (const t of await saleFigures(db, 0)) {
     assert.ok(t.quantity_available >= 0, `I1: ticket type ${t.id} has negative stock`);
     assert.equal(
       t.quantity_available + t.held + t.confirmed,
