@@ -1,2 +1,0 @@
-// Stands in for @fastify/helmet: registers, sets no header.
-export default async function noHelmet() {}
