@@ -15,6 +15,11 @@ export interface JoinResult {
 export interface JoinOptions {
   /** The user's previous token, whose hold has ended: replaced only while it is still the user's token. */
   replacing?: string;
+  /**
+   * Do not join a user who joined this line before and has no live token: state 'ended' tells the
+   * caller to count their tickets in PostgreSQL first (the per-user cap), then join replacing it.
+   */
+  stopIfReturning?: boolean;
 }
 
 export async function joinLine(
@@ -26,38 +31,9 @@ export async function joinLine(
   quantity: number,
   options: JoinOptions = {},
 ): Promise<JoinResult> {
-  return runJoin(redis, keys, ticketTypeId, token, userId, quantity, options, false);
-}
-
-/**
- * As joinLine, but a user who joined this line before and has no live token is not joined:
- * state 'ended' tells the caller to count their tickets in PostgreSQL first (the per-user cap),
- * then call joinLine replacing that token.
- */
-export async function joinLineUnlessReturning(
-  redis: RedisClient,
-  keys: Keys,
-  ticketTypeId: number,
-  token: string,
-  userId: string,
-  quantity: number,
-): Promise<JoinResult> {
-  return runJoin(redis, keys, ticketTypeId, token, userId, quantity, {}, true);
-}
-
-async function runJoin(
-  redis: RedisClient,
-  keys: Keys,
-  ticketTypeId: number,
-  token: string,
-  userId: string,
-  quantity: number,
-  options: JoinOptions,
-  stopIfReturning: boolean,
-): Promise<JoinResult> {
   const k = keys.line(ticketTypeId);
   const reply = await redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake,
-    token, userId, quantity, keys.wakeChannel, ticketTypeId, options.replacing ?? '', stopIfReturning ? '1' : '0');
+    token, userId, quantity, keys.wakeChannel, ticketTypeId, options.replacing ?? '', options.stopIfReturning ? '1' : '0');
   if (reply[0] === 2) return { created: false, token: reply[1], state: 'ended', position: 0, quantity };
   if (reply[0] === 1) {
     // Only a line that was idle needs adding to the processor's work list (a busy one is on it

@@ -5,7 +5,7 @@ import { findHold } from '../../db/holds.ts';
 import { userTicketCount } from '../../db/user-tickets.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newToken } from '../../domain/token.ts';
-import { joinLine, joinLineUnlessReturning, readLiveHold } from '../../redis/lines.ts';
+import { joinLine, readLiveHold } from '../../redis/lines.ts';
 import type { RouteDeps } from '../deps.ts';
 import { errors, Id, StatusBody } from '../schemas/common.ts';
 import { joinLimits } from '../security.ts';
@@ -64,7 +64,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
       throw new AppError(400, 'quantity_too_large', `At most ${rule.max_per_order} tickets of this type per order.`);
     }
     const token = newToken(ticketTypeId);
-    let joined = await joinLineUnlessReturning(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity);
+    let joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { stopIfReturning: true });
     if (joined.state === 'P' && !joined.created) {
       throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     }
