@@ -12,6 +12,7 @@ import { releaseHolds } from '../redis/lines.ts';
 // (a batch takes milliseconds), and one that stalls past it is fenced out, costing only a replay.
 const LEASE_MS = 3_000;
 const POLL_MS = 2_000;
+const FULL_SCAN_EVERY = 10;
 
 export interface BatchReport {
   ticketTypeId: number;
@@ -72,15 +73,20 @@ export class Processor {
     }, ms + 10));
   }
 
-  private schedulePoll(): void {
+  private schedulePoll(round = 1): void {
     if (this.stopped) return;
     this.pollTimer = setTimeout(async () => {
       try {
-        for (const id of await this.ctx.redis.smembers(this.ctx.keys.active)) this.wake(Number(id));
+        // Every tenth round looks at every ticket type, as start() does: a line that dropped off
+        // the active set in a crash between a worker's SREM and its re-check is found again.
+        const ids = round % FULL_SCAN_EVERY === 0
+          ? await listTicketTypeIds(this.ctx.db)
+          : (await this.ctx.redis.smembers(this.ctx.keys.active)).map(Number);
+        for (const id of ids) this.wake(id);
       } catch (err) {
         this.ctx.log.warn({ err: (err as Error).message }, 'processor poll failed');
       }
-      this.schedulePoll();
+      this.schedulePoll(round + 1);
     }, POLL_MS * (0.75 + Math.random() / 2));
   }
 

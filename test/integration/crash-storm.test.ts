@@ -135,9 +135,10 @@ test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confir
   const deadline = Date.now() + 60_000;
   let open = [...joined.keys()];
   while (open.length) {
-    assert.ok(Date.now() < deadline, `${open.length} acknowledged joins never reached an outcome`);
-    await delay(500);
     const seen = await Promise.all(open.map((token) => call(api(`/reservation/status?token=${token}`), 'GET')));
+    assert.ok(Date.now() < deadline, `${open.length} acknowledged joins never reached an outcome: `
+      + JSON.stringify(seen.map((s) => s?.json).slice(0, 5)));
+    await delay(500);
     open = open.filter((_, i) => !TERMINAL.has(seen[i]?.json.status as string));
   }
   t.diagnostic(`${kills.api} API and ${kills.worker} worker kills; ${joined.size} acknowledged joins, `
