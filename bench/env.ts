@@ -269,15 +269,11 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
     },
     async dropTicketType(ticketTypeId) {
       await ctx.redis.unlink(...Object.values(ctx.keys.line(ticketTypeId)));
-      const { rows } = await ctx.db.query<{ token: string }>(
-        `WITH gone AS (DELETE FROM reservations WHERE ticket_type_id = $1 RETURNING id, token),
-         bookings AS (DELETE FROM ticket_bookings b USING gone WHERE b.reservation_id = gone.id)
-         SELECT token FROM gone`,
+      await ctx.db.query(
+        `WITH gone AS (DELETE FROM reservations WHERE ticket_type_id = $1 RETURNING id)
+         DELETE FROM ticket_bookings b USING gone WHERE b.reservation_id = gone.id`,
         [ticketTypeId],
       );
-      for (let i = 0; i < rows.length; i += 1_000) {
-        await ctx.redis.unlink(...rows.slice(i, i + 1_000).map((r) => ctx.keys.reservation(r.token)));
-      }
     },
     async close() {
       for (const server of [...servers]) await server.stop();

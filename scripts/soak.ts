@@ -371,7 +371,7 @@ async function checkInvariants(
   const expected = (token: string): string | undefined => {
     const record = records.get(token);
     if (!record) return undefined;
-    if (record.state === 'R') return holds.get(token)?.status;
+    if (record.state === 'R' || record.state === 'E') return holds.get(token)?.status;
     return { P: 'pending', S: 'sold_out', C: 'cancelled' }[record.state];
   };
   let lost = 0;

@@ -1,12 +1,12 @@
 // The status of one token, as GET /reservation/status reports it. Pending tokens are answered from
-// Redis alone (position = seq - served, O(1)); holds from their Redis copy while it lives, else
-// from PostgreSQL, which is the truth. A pending token also gets the line's figures (buyers ahead,
+// Redis alone (position = seq - served, O(1)); a live hold from its record, which carries the
+// hold's end; anything else from PostgreSQL, which is the truth. A pending token also gets the line's figures (buyers ahead,
 // stock that may still come, estimated wait), which are per ticket type and cached in process.
 import type { Context } from '../context.ts';
 import { findHold, type HoldView } from '../db/holds.ts';
 import type { TokenStatus } from '../domain/states.ts';
 import { tokenTicketType } from '../domain/token.ts';
-import { readLineStatus, readLiveHold } from '../redis/lines.ts';
+import { readLineStatus } from '../redis/lines.ts';
 import { lineFigures, type LineFigures } from './line-figures.ts';
 
 export interface StatusView {
@@ -21,7 +21,7 @@ export interface StatusView {
   booking_id?: number;
 }
 
-const LINE_STATES = { P: 'pending', S: 'sold_out', C: 'cancelled' } as const;
+const LINE_STATES = { S: 'sold_out', C: 'cancelled' } as const;
 
 /** The status of a token, or undefined when no such token exists. */
 export async function tokenStatus(ctx: Context, token: string): Promise<StatusView | undefined> {
@@ -46,14 +46,12 @@ export async function readTokenStatus(ctx: Context, token: string): Promise<Toke
     const view = pendingView(figures, ticketTypeId, line.record.quantity, line.record.seq, line.served, remaining);
     return { view, seq: line.record.seq, served: line.served };
   }
-  if (line && line.record.state !== 'R') {
+  if (line && (line.record.state === 'S' || line.record.state === 'C')) {
     return { view: { status: LINE_STATES[line.record.state], ticket_type_id: ticketTypeId, quantity: line.record.quantity } };
   }
-  if (line) {
-    const expiresAt = await readLiveHold(ctx.redis, ctx.keys, token);
-    if (expiresAt) {
-      return { view: { status: 'reserved', ticket_type_id: ticketTypeId, quantity: line.record.quantity, expires_at: expiresAt } };
-    }
+  if (line?.record.state === 'R' && line.record.holdEndsMs! > Date.now()) {
+    const expiresAt = new Date(line.record.holdEndsMs!).toISOString();
+    return { view: { status: 'reserved', ticket_type_id: ticketTypeId, quantity: line.record.quantity, expires_at: expiresAt } };
   }
   const hold = await findHold(ctx.db, token);
   return hold && { view: holdStatus(hold) };

@@ -169,26 +169,21 @@ export class Processor {
   }
 
   /**
-   * Writes the holds' fast copies and settles the batch in Redis, in one round trip. Undefined when
-   * a newer epoch exists: the new lease holder has this batch in `processing` and replays it.
+   * Settles the batch in Redis (the holds' records carry their end) and wakes the sweepers, in one
+   * round trip. Undefined when a newer epoch exists: the new lease holder has this batch in
+   * `processing` and replays it.
    */
   private async settle(ticketTypeId: number, epoch: number, outcome: AdmitOutcome): Promise<string[] | undefined> {
     const { redis, keys } = this.ctx;
     const k = keys.line(ticketTypeId);
-    const expiresAtMs = outcome.expiresAt.getTime();
-    const expiresAt = outcome.expiresAt.toISOString();
-    const pipeline = redis.pipeline();
-    for (const c of outcome.granted) {
-      const key = keys.reservation(c.token);
-      pipeline.hset(key, { status: 'reserved', ticket_type_id: ticketTypeId, quantity: c.quantity, expires_at: expiresAt });
-      pipeline.pexpireat(key, expiresAtMs);
-    }
+    const endsMs = outcome.expiresAt.getTime();
     const tokens = [...outcome.granted, ...outcome.soldOut, ...outcome.waiting].map((c) => c.token);
-    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.epoch,
-      k.events, expiresAt, outcome.granted.length, outcome.soldOut.length, epoch, ...tokens);
-    if (outcome.granted.length) pipeline.publish(keys.holdsChannel, String(expiresAtMs));
-    const results = await execPipeline(pipeline);
-    return (results[outcome.granted.length * 2] as string[] | null) ?? undefined;
+    const pipeline = redis.pipeline();
+    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.epoch, k.events,
+      outcome.expiresAt.toISOString(), endsMs, outcome.granted.length, outcome.soldOut.length, epoch, ...tokens);
+    if (outcome.granted.length) pipeline.publish(keys.holdsChannel, String(endsMs));
+    const [revoked] = await execPipeline(pipeline);
+    return (revoked as string[] | null) ?? undefined;
   }
 
   /** Buyers who cancelled while their admission was in flight: their holds go back at once. */

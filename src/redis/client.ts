@@ -17,6 +17,7 @@ export interface ScriptCommands {
   take(...args: Arg[]): Promise<(string | number)[]>;
   settle(...args: Arg[]): Promise<string[] | null>;
   cancel(...args: Arg[]): Promise<string | null>;
+  endHolds(...args: Arg[]): Promise<number>;
 }
 
 export type RedisClient = Redis & ScriptCommands;

@@ -5,20 +5,20 @@ export interface LineKeys {
   queue: string;
   seq: string;
   served: string;
+  /** Every user who ever joined this line, to their latest token: a returning buyer's tickets are counted in PostgreSQL (per-user cap). */
   users: string;
+  /** Every token's record, `seq|quantity|state|user_id` (src/domain/states.ts). */
   tokens: string;
   processing: string;
   lease: string;
   epoch: string;
   awake: string;
-  /** Every user who ever joined this line: a returning buyer's tickets are counted in PostgreSQL (per-user cap). */
   /** Pub/sub channel: every change of a token of this ticket type, and the served counter. */
   events: string;
 }
 
 export interface Keys {
   line(ticketTypeId: number): LineKeys;
-  reservation(token: string): string;
   /** Ticket types whose line may be non-empty: the processor's work list. */
   active: string;
   /** Prefix of the rate limit counters (src/api/security.ts). */
@@ -46,7 +46,6 @@ export function createKeys(prefix: string): Keys {
         events: `${base}:events`,
       };
     },
-    reservation: (token) => `${prefix}reservation:${token}`,
     active: `${prefix}queue:active`,
     rateLimit: `${prefix}rate-limit:`,
     wakeChannel: `${prefix}wake`,

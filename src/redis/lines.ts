@@ -6,10 +6,12 @@ import type { Keys } from './keys.ts';
 export interface JoinResult {
   created: boolean;
   token: string;
-  /** P pending, R held (the hold may have ended since), ended: a returning user's last token ended. */
+  /** P pending, R holding tickets, ended: a returning user's last token ended. */
   state: 'P' | 'R' | 'ended';
   position: number;
   quantity: number;
+  /** While R: when the hold runs out (ISO 8601). */
+  holdEndsAt?: string;
 }
 
 export interface JoinOptions {
@@ -41,13 +43,10 @@ export async function joinLine(
     if (reply[4] === 1) await redis.sadd(keys.active, ticketTypeId);
     return { created: true, token, state: 'P', position: Number(reply[2]), quantity };
   }
-  return {
-    created: false,
-    token: reply[1],
-    state: reply[2] as 'P' | 'R',
-    position: Number(reply[3]),
-    quantity: Number(reply[4]),
-  };
+  const existing = { created: false, token: reply[1], quantity: Number(reply[4]) };
+  return reply[2] === 'R'
+    ? { ...existing, state: 'R', position: 0, holdEndsAt: new Date(Number(reply[3])).toISOString() }
+    : { ...existing, state: 'P', position: Number(reply[3]) };
 }
 
 export interface LineStatus {
@@ -61,15 +60,6 @@ export async function readLineStatus(redis: RedisClient, keys: Keys, ticketTypeI
   return raw ? { record: parseRecord(raw), served: Number(served) } : undefined;
 }
 
-/**
- * The end of a live hold, from its fast copy (the original's `reservation:<token>`, kept while
- * the hold lives and dropped when it ends); undefined when the copy says nothing: ask PostgreSQL.
- */
-export async function readLiveHold(redis: RedisClient, keys: Keys, token: string): Promise<string | undefined> {
-  const expiresAt = await redis.hget(keys.reservation(token), 'expires_at');
-  return expiresAt && Date.parse(expiresAt) > Date.now() ? expiresAt : undefined;
-}
-
 /** Cancels a pending token; returns the state it had (P when this call cancelled it). */
 export async function cancelPending(redis: RedisClient, keys: Keys, ticketTypeId: number, token: string) {
   const k = keys.line(ticketTypeId);
@@ -78,7 +68,7 @@ export async function cancelPending(redis: RedisClient, keys: Keys, ticketTypeId
 }
 
 /**
- * After holds ended in PostgreSQL: drops their fast copies (status then reads PostgreSQL, the
+ * After holds ended in PostgreSQL: marks their records ended (status then reads PostgreSQL, the
  * truth), publishes the change and wakes the processor (stock came back, or what may come back
  * shrank).
  */
@@ -92,7 +82,7 @@ export async function releaseHolds(
   if (!tokens.length) return;
   const k = keys.line(ticketTypeId);
   const pipeline = redis.pipeline();
-  pipeline.del(...tokens.map((t) => keys.reservation(t)));
+  (pipeline as unknown as RedisClient).endHolds(k.tokens, ...tokens);
   pipeline.publish(k.events, JSON.stringify({ changes: Object.fromEntries(tokens.map((t) => [t, status])) }));
   pipeline.publish(keys.wakeChannel, String(ticketTypeId));
   await execPipeline(pipeline);

@@ -71,20 +71,25 @@ export async function assertLineInvariants(ctx: Context, ticketTypeId: number): 
   const inLineSet = new Set(inLine);
   for (const [token, rec] of line.records) {
     if (rec.state === 'P') assert.ok(inLineSet.has(token), `I2: pending token ${token} (seq ${rec.seq}) is lost: not in the line`);
-    if (rec.state === 'R' || rec.state === 'S') {
+    if (rec.state === 'R' || rec.state === 'E' || rec.state === 'S') {
       assert.ok(!inLineSet.has(token), `I2: token ${token} left the line (${rec.state}) but is still in it`);
     }
   }
-  const holdTokens = new Set(line.holds.map((h) => h.token));
+  const holdsByToken = new Map(line.holds.map((h) => [h.token, h]));
   for (const [token, rec] of line.records) {
-    if (rec.state === 'R') assert.ok(holdTokens.has(token), `I2: token ${token} is marked as holding but has no hold row`);
+    const hold = holdsByToken.get(token);
+    if (rec.state === 'R') {
+      assert.ok(hold, `I2: token ${token} is marked as holding but has no hold row`);
+      assert.equal(rec.holdEndsMs, hold.expires_at.getTime(), `token ${token}: its record and its hold row end at different times`);
+    }
+    if (rec.state === 'E') assert.ok(hold && hold.status !== 'reserved', `token ${token} is marked as ended but its hold is ${hold?.status}`);
   }
   let lastSeq = 0;
   let lastToken = '';
   for (const hold of line.holds) {
     const rec = line.records.get(hold.token);
     assert.ok(rec, `hold ${hold.id} belongs to no token of the line`);
-    assert.ok(rec.state === 'R' || (rec.state === 'C' && hold.status === 'cancelled'),
+    assert.ok(rec.state === 'R' || rec.state === 'E' || (rec.state === 'C' && hold.status === 'cancelled'),
       `I2: hold ${hold.id} (${hold.status}) belongs to token ${hold.token} in state ${rec.state}`);
     assert.ok(rec.seq > lastSeq, `I3: hold ${hold.id} (seq ${rec.seq}) granted after ${lastToken} (seq ${lastSeq})`);
     assert.equal(rec.quantity, hold.quantity, `hold ${hold.id} is for another quantity than its buyer asked`);
@@ -118,7 +123,9 @@ export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusVi
   }
   if (!rec) return undefined;
   if (rec.state === 'P') return { status: 'pending', position: Math.max(1, rec.seq - line.served) };
-  return { status: ({ S: 'sold_out', C: 'cancelled', R: 'reserved' } as const)[rec.state] };
+  if (rec.state === 'S') return { status: 'sold_out' };
+  if (rec.state === 'C') return { status: 'cancelled' };
+  return undefined; // held or ended without a hold row: assertLineInvariants reports it
 }
 
 /** Every token of the line: the status route (Redis fast path included) agrees with the truth. */

@@ -34,11 +34,12 @@ async function join(tt: number, count: number, from: number): Promise<Buyer[]> {
 
 test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', { timeout: 150_000 }, async (t) => {
   t.after(killAll); // its workers would otherwise admit the next test's line
-  const capacity = 2_000;
+  const capacity = 40_000;
   const tt = await h.ticketType(capacity, 3);
   const k = h.ctx.keys.line(tt);
-  const buyers = await join(tt, 1_500, 0);
-  const env = { ...configEnv(h.config), ROLE: 'worker', PORT: '0' };
+  const buyers = await join(tt, 20_000, 0);
+  // Batches of 100, so that a kill often lands with one in flight.
+  const env = { ...configEnv(h.config), ROLE: 'worker', PORT: '0', PROCESSOR_BATCH_SIZE: '100' };
   // Two workers, as a deployment runs them: when the one that drains dies, the other takes the
   // line over once the lease runs out, and the dead one is restarted meanwhile. Each is killed
   // within 100 ms of its first progress, so that the line outlasts ten kills.
@@ -56,7 +57,7 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
     assert.ok(victim, `kill ${kill + 1}: the lease (${owner}) belongs to a running worker`);
     assert.ok((await stock()) >= 3, `kill ${kill + 1} lands while the line still drains`);
     await victim.kill9();
-    buyers.push(...(await join(tt, 20, 10_000 + kill * 20)));
+    buyers.push(...(await join(tt, 20, 100_000 + kill * 20)));
     workers.push(spawnBoxoffice(env));
   }
 

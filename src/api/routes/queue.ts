@@ -1,15 +1,13 @@
 // POST /queue/join: a buyer joins the line of one ticket type.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { findHold } from '../../db/holds.ts';
 import { userTicketCount } from '../../db/user-tickets.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newToken } from '../../domain/token.ts';
-import { joinLine, readLiveHold } from '../../redis/lines.ts';
+import { joinLine } from '../../redis/lines.ts';
 import type { RouteDeps } from '../deps.ts';
 import { errors, Id, StatusBody } from '../schemas/common.ts';
 import { joinLimits } from '../security.ts';
-import { holdStatus } from '../token-status.ts';
 
 const JoinBody = Type.Object(
   {
@@ -38,14 +36,6 @@ const alreadyJoined = (where: string) => new AppError(409, 'already_joined',
 export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, ticketTypes }) => {
   const limits = joinLimits(app, ctx.config);
 
-  /** When the hold of a token the line shows as held runs out, while it lives. */
-  async function liveHold(token: string): Promise<string | undefined> {
-    const cached = await readLiveHold(ctx.redis, ctx.keys, token);
-    if (cached) return cached;
-    const hold = await findHold(ctx.db, token).then((h) => h && holdStatus(h));
-    return hold?.status === 'reserved' ? hold.expires_at : undefined;
-  }
-
   app.post('/queue/join', {
     onRequest: limits.perAddress,
     preHandler: limits.perUser,
@@ -68,10 +58,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
     if (joined.state === 'P' && !joined.created) {
       throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     }
-    if (joined.state === 'R') {
-      const hold = await liveHold(joined.token);
-      if (hold) throw alreadyJoined(`holds tickets of this type until ${hold}`);
-    }
+    if (joined.state === 'R') throw alreadyJoined(`holds tickets of this type until ${joined.holdEndsAt}`);
     if (!joined.created) {
       // A returning buyer (an earlier token ended): what they hold or bought counts against the
       // cap. They have no live token, and the line gives them at most one, so the count cannot

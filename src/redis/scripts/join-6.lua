@@ -1,4 +1,4 @@
--- Appends a buyer to the line, unless the user already has a live token for this ticket type.
+-- Appends a buyer to the line, unless the user already waits or holds tickets of this ticket type.
 -- Input:  KEYS[1] queue  KEYS[2] seq  KEYS[3] served  KEYS[4] users  KEYS[5] tokens  KEYS[6] awake
 --         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] wake channel
 --         ARGV[5] ticket type id  ARGV[6] the user's previous token, whose hold has ended, to be
@@ -6,7 +6,8 @@
 -- Output: {1, token, position, quantity, woke}  joined; woke = 1 when the line was idle and this
 --                                               join woke the processor (the caller then adds
 --                                               the line to the active set)
---         {0, token, state, position, quantity} the user has a pending (P) or held (R) token
+--         {0, token, 'P', position, quantity}   the user waits in line with this token
+--         {0, token, 'R', hold end ms, quantity} the user holds tickets with this token
 --         {2, token}                            a returning user (their last token ended) and
 --                                               ARGV[7] = '1': nothing changed
 -- `users` maps every user who joined to their latest token, so it also tells returning users
@@ -14,10 +15,14 @@
 -- concurrent re-joins make one token, not two. Wakes the processor only when it went idle.
 local existing = redis.call('HGET', KEYS[4], ARGV[2])
 if existing and existing ~= ARGV[6] then
-  local seq, qty, state = string.match(redis.call('HGET', KEYS[5], existing) or '', '^(%d+)|(%d+)|(%a)|')
-  if state == 'P' or state == 'R' then
+  local seq, qty, state, ends = string.match(redis.call('HGET', KEYS[5], existing) or '', '^(%d+)|(%d+)|(%a)(%d*)|')
+  if state == 'P' then
     local served = tonumber(redis.call('GET', KEYS[3]) or '0')
     return {0, existing, state, tonumber(seq) - served, tonumber(qty)}
+  end
+  if state == 'R' then
+    local now = redis.call('TIME')
+    if tonumber(ends) > now[1] * 1000 + math.floor(now[2] / 1000) then return {0, existing, state, ends, tonumber(qty)} end
   end
   if ARGV[7] == '1' then return {2, existing} end
 end

@@ -25,7 +25,7 @@ end
 local dropped = 0
 for _, token in ipairs(popped) do
   local rec = redis.call('HGET', KEYS[3], token)
-  if rec and string.match(rec, '^%d+|%d+|(%a)|') == 'P' then
+  if rec and string.match(rec, '^%d+|%d+|(%a)') == 'P' then
     redis.call('RPUSH', KEYS[2], token)
     out[#out + 1] = token
     out[#out + 1] = rec
