@@ -20,7 +20,7 @@ const ConfigSchema = Type.Object({
   ADMIN_TOKEN: Type.String({ default: '' }),
   /** POST /queue/join attempts per client address per RATE_LIMIT_WINDOW_SECONDS, shared by all API processes; 0 = off. */
   JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),
-  /** POST /queue/join attempts per user id per window; 0 = off. */
+  /** POST /queue/join attempts per user id per window after the user's first join (repeats, returns); 0 = off. */
   JOIN_LIMIT_PER_USER: Integer(10, 0, 1_000_000),
   RATE_LIMIT_WINDOW_SECONDS: Integer(10, 1, 3_600),
   /** Behind a reverse proxy: "true" or the proxies' addresses (comma-separated, CIDR allowed), so that the per-address limit sees the buyer. */

@@ -1,7 +1,7 @@
 // Abuse limits and security headers. Rate limit counters live in Redis, so every API process
 // counts against the same limit; a join is counted once per client address (before its body is
-// parsed, so a flood costs little) and once per user id (after validation, so only real ids
-// become counters).
+// parsed, so a flood costs little) and, when it finds the user already in line or returning, once
+// per user id (a first join cannot be repeated without being counted, and costs one round trip).
 import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
@@ -64,29 +64,26 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context): Prom
   await app.register(rateLimit, { global: false, store: redisStore(ctx.redis, ctx.keys.rateLimit) });
 }
 
-type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+type Check = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /**
- * The two limits of POST /queue/join, as route hooks: per client address (onRequest) and per user
- * id (preHandler, once the body is valid). Over a limit: 429 with Retry-After and the JSON error.
- * A limit of 0 is off.
+ * The two limits of POST /queue/join: per client address (an onRequest hook) and per user id.
+ * Over a limit: 429 with Retry-After and the JSON error. A limit of 0 is off (undefined here).
  */
-export function joinLimits(app: FastifyInstance, config: Config): { perAddress: Hook[]; perUser: Hook[] } {
+export function joinLimits(app: FastifyInstance, config: Config): { perAddress?: Check; perUser?: Check } {
   const windowMs = config.RATE_LIMIT_WINDOW_SECONDS * 1000;
-  const limiter = (max: number, keyOf: (req: FastifyRequest) => string, message: string): Hook[] => {
-    if (max === 0) return [];
+  const limiter = (max: number, keyOf: (req: FastifyRequest) => string, message: string): Check | undefined => {
+    if (max === 0) return undefined;
     const check = app.createRateLimit({ max, timeWindow: windowMs, keyGenerator: keyOf });
-    return [
-      async (req, reply) => {
-        const limit = await check(req);
-        if (limit.isAllowed) return;
-        reply.header('x-ratelimit-limit', limit.max).header('x-ratelimit-remaining', limit.remaining);
-        if (!limit.isExceeded) return;
-        const seconds = Math.max(1, limit.ttlInSeconds);
-        reply.header('retry-after', seconds);
-        throw new AppError(429, 'rate_limited', `${message} Try again in ${seconds} s.`);
-      },
-    ];
+    return async (req, reply) => {
+      const limit = await check(req);
+      if (limit.isAllowed) return;
+      reply.header('x-ratelimit-limit', limit.max).header('x-ratelimit-remaining', limit.remaining);
+      if (!limit.isExceeded) return;
+      const seconds = Math.max(1, limit.ttlInSeconds);
+      reply.header('retry-after', seconds);
+      throw new AppError(429, 'rate_limited', `${message} Try again in ${seconds} s.`);
+    };
   };
   return {
     perAddress: limiter(config.JOIN_LIMIT_PER_IP, (req) => `join:ip:${normalizeIP(req.ip)}`,

@@ -38,7 +38,6 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
 
   app.post('/queue/join', {
     onRequest: limits.perAddress,
-    preHandler: limits.perUser,
     schema: {
       summary: 'Join the line for a ticket type',
       description: 'Returns a secret queue token, once: the same user joining the same ticket type again while pending or reserved gets 409 already_joined. '
@@ -55,6 +54,9 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
     }
     const token = newToken(ticketTypeId);
     let joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { stopIfReturning: true });
+    // A user's first join happens once; what follows it (a repeat, a return) counts against the
+    // per-user limit, so that the common join costs one Redis round trip.
+    if (!joined.created) await limits.perUser?.(req, reply);
     if (joined.state === 'P' && !joined.created) {
       throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     }
