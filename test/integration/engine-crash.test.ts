@@ -125,6 +125,7 @@ test('crash.between-commit-and-settle-replays-the-committed-batch', async () => 
   assert.deepEqual(line.holds.map((hold) => [hold.token, hold.status]),
     [[t1, 'expired'], [t3, 'reserved'], [t4, 'reserved'], [t5, 'reserved']]);
   assert.equal(line.records.get(t2)?.state, 'S', 't2 stays sold out, as committed');
+  assert.equal(line.records.get(t1)?.state, 'E', 't1 ended before its batch settled: never shown as held');
   assert.equal(line.holds[1]!.expires_at.getTime(), committed!.expiresAt.getTime(), 't3 keeps the expiry committed for it');
   await assertStatusesAgree(h.ctx, tt, line);
   await assertStockInvariants(db);
