@@ -1,11 +1,12 @@
 // The organiser's dashboard: polls GET /admin/stats every second and draws one row per ticket
 // type. The admin token is asked once and kept in localStorage; a 401 or 403 forgets it.
+import { $, el, requestJson } from '/shared/page.js';
+
 const TOKEN_KEY = 'boxoffice.adminToken';
 const POLL_MS = 1000;
 // The admission rate is averaged over this long, so that batch bursts read as a steady figure.
 const RATE_WINDOW_MS = 10_000;
 
-const $ = (selector) => document.querySelector(selector);
 const rows = new Map();
 const samples = new Map();
 const eventNames = new Map();
@@ -13,27 +14,8 @@ let eventsLoading;
 let token = localStorage.getItem(TOKEN_KEY);
 let pollTimer;
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? 'http_error', data?.error?.message ?? `HTTP ${res.status}`);
-  return data;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
+function api(method, path, body) {
+  return requestJson(method, path, body, { headers: { authorization: `Bearer ${token}` } });
 }
 
 function showLogin(message = '') {

@@ -1,6 +1,8 @@
 // The buyer's page: pick tickets, join the line, watch it move (GET /queue/stream pushes every
 // change), confirm the hold before it runs out. The buyer's name and current place in line are
 // kept in localStorage, so a reload resumes where the buyer was.
+import { $, el, requestJson } from '/shared/page.js';
+
 const USER_KEY = 'boxoffice.user';
 const PLACE_KEY = 'boxoffice.place';
 const EVENTS_POLL_MS = 5_000;
@@ -12,7 +14,6 @@ const SKEW_THRESHOLD_MS = 2_000;
 // Normally the server says "expired" within a second of the deadline; if not, ask it.
 const EXPIRY_CHECK_MS = 4_000;
 
-const $ = (selector) => document.querySelector(selector);
 const lineView = $('#view-line');
 
 let user = localStorage.getItem(USER_KEY);
@@ -25,39 +26,16 @@ let countdownTimer;
 let expiryCheck;
 let clockSkew = 0;
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function api(method, path, body) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
-  }
-  const serverNow = Date.parse(res.headers.get('date') ?? '');
-  if (!Number.isNaN(serverNow)) {
-    const skew = serverNow + 500 - Date.now();
-    clockSkew = Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
-  }
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? 'http_error', data?.error?.message ?? `The server answered ${res.status}.`);
-  return data;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
+/** Calls the API; every reply's Date header corrects the countdown for a device clock that is off. */
+function api(method, path, body) {
+  return requestJson(method, path, body, {
+    onReply(res) {
+      const serverNow = Date.parse(res.headers.get('date') ?? '');
+      if (Number.isNaN(serverNow)) return;
+      const skew = serverNow + 500 - Date.now();
+      clockSkew = Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
+    },
+  });
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
