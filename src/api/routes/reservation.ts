@@ -61,7 +61,7 @@ export const reservationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     if (hold.status !== 'confirmed') throw wrongState(holdStatus(hold));
     if (confirmedNow) {
       await releaseHolds(ctx.redis, ctx.keys, hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
-        req.log.warn({ err: err.message }, 'confirmed; Redis copy not updated'),
+        req.log.warn({ err: err.message }, 'confirmed; its Redis record shows the hold until it would have ended'),
       );
     }
     return { status: 'confirmed' as const, booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity };
