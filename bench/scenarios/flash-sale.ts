@@ -81,7 +81,7 @@ export const flashSale = defineScenario({
           {
             measure: 'Redis bytes per buyer (INFO used_memory delta, after the rush)',
             value: fmt(perBuyer),
-            beside: `line keys by MEMORY USAGE ${fmt(line.total / o.buyers)}; during the rush, with rate limit counters, ${fmt((memoryRush - memoryBefore) / o.buyers)}`,
+            beside: `line keys by MEMORY USAGE ${fmt(line.total / o.buyers)}; at the last hold, rate limit counters included, ${fmt((memoryRush - memoryBefore) / o.buyers)}`,
             target: `<= ${TARGET_BYTES}`,
             met: perBuyer <= TARGET_BYTES,
           },
