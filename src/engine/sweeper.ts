@@ -91,7 +91,8 @@ export class Sweeper {
     }
     for (const [ticketTypeId, tokens] of byTicketType) {
       await releaseHolds(this.ctx.redis, this.ctx.keys, ticketTypeId, 'expired', tokens).catch((err: Error) =>
-        // Stock is back already (committed); Redis copies run out with their TTL.
+        // Stock is back already (committed); the records still say R, and with their end past,
+        // status asks PostgreSQL.
         this.ctx.log.warn({ err: err.message, ticketTypeId, count: tokens.length }, 'could not tidy Redis after expiry'),
       );
     }
