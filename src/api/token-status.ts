@@ -1,7 +1,8 @@
 // The status of one token, as GET /reservation/status reports it. Pending tokens are answered from
 // Redis alone (position = seq - served, O(1)); a live hold from its record, which carries the
-// hold's end; anything else from PostgreSQL, which is the truth. A pending token also gets the line's figures (buyers ahead,
-// stock that may still come, estimated wait), which are per ticket type and cached in process.
+// hold's end; anything else from PostgreSQL, which is the truth. A pending token also gets the
+// line's figures (buyers ahead, stock that may still come, estimated wait), which are per ticket
+// type and cached in process.
 import type { Context } from '../context.ts';
 import { findHold, type HoldView } from '../db/holds.ts';
 import type { TokenStatus } from '../domain/states.ts';
