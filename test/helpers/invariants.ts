@@ -54,6 +54,17 @@ export async function readLine(ctx: Context, ticketTypeId: number): Promise<Line
   return { records, queue, processing, served: Number(served ?? 0), holds: rows };
 }
 
+/** A line's counters and lengths in one atomic read: a batch moves between `queue` and `processing`. */
+export async function lineCounters(ctx: Context, ticketTypeId: number) {
+  const k = ctx.keys.line(ticketTypeId);
+  const replies = await ctx.redis.multi().get(k.seq).get(k.served).llen(k.queue).llen(k.processing).exec();
+  const [seq, served, queued, processing] = replies!.map(([err, value]) => {
+    if (err) throw err;
+    return Number(value ?? 0);
+  });
+  return { seq: seq!, served: served!, queued: queued!, processing: processing! };
+}
+
 /**
  * The line of one ticket type at rest (no batch in flight) against its hold rows:
  * I2: every waiting token is in the line exactly once and no token that left it is still there;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseRecord } from '../../src/domain/states.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
 import { configEnv, killAll, startServer, startWorker, until, type BoxofficeProcess } from '../helpers/processes.ts';
 
 const KILLS = 12;
@@ -174,14 +174,8 @@ test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confir
   // Every buyer who entered a line left it once: its served counter reached the last sequence
   // number (a replayed batch counted twice would overshoot, a lost one fall short).
   for (const ticketTypeId of ticketTypes) {
-    const k = keys.line(ticketTypeId);
-    const drained = async () => {
-      const [seq, served, queued, processing] = await Promise.all([
-        redis.get(k.seq), redis.get(k.served), redis.llen(k.queue), redis.llen(k.processing)]);
-      return { seq: Number(seq), served: Number(served), queued, processing };
-    };
     const line = await until(async () => {
-      const now = await drained();
+      const now = await lineCounters(h.ctx, ticketTypeId);
       return now.queued + now.processing === 0 && now;
     }, { timeoutMs: 30_000, what: `line of ticket type ${ticketTypeId} empty` });
     assert.equal(line.served, line.seq, `ticket type ${ticketTypeId}: ${JSON.stringify(line)}`);

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
@@ -91,8 +91,8 @@ test('outage.redis-down-join-503-then-recovers-with-every-acknowledged-join-in-l
   assert.deepEqual(after.slice(0, 3).map((s) => s.status), ['reserved', 'reserved', 'reserved']);
   assert.deepEqual(after.slice(3).map((s) => [s.status, s.position]), tokens.slice(3).map((_, i) => ['pending', i + 1]));
   // In line: waiting, or in a batch the processor has taken (the head waits for stock).
-  const k = h.ctx.keys.line(tt);
-  assert.equal(await h.ctx.redis.llen(k.queue) + await h.ctx.redis.llen(k.processing), 18);
+  const line = await lineCounters(h.ctx, tt);
+  assert.equal(line.queued + line.processing, 18);
   assert.equal((await status(afterToken)).position, 18);
 
   // The engine resumed by itself: a cancelled hold goes to the next in line, in order.
