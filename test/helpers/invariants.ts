@@ -5,6 +5,7 @@ import type { Db } from '../../src/db/pool.ts';
 import { saleFigures } from '../../src/db/sale-figures.ts';
 import { tokenStatus, type StatusView } from '../../src/api/token-status.ts';
 import { parseRecord, type TokenRecord } from '../../src/domain/states.ts';
+import { execPipeline } from '../../src/redis/client.ts';
 
 /** I1 (stock adds up, never negative) and I2 (one booking per confirmed hold, none for others). */
 export async function assertStockInvariants(db: Db): Promise<void> {
@@ -40,12 +41,10 @@ export interface LineSnapshot {
 /** Everything Redis and PostgreSQL know about one line, read for checks (HGETALL and LRANGE: tests only). */
 export async function readLine(ctx: Context, ticketTypeId: number): Promise<LineSnapshot> {
   const k = ctx.keys.line(ticketTypeId);
-  const [raw, queue, processing, served] = await Promise.all([
-    ctx.redis.hgetall(k.tokens),
-    ctx.redis.lrange(k.queue, 0, -1),
-    ctx.redis.lrange(k.processing, 0, -1),
-    ctx.redis.get(k.served),
-  ]);
+  // One MULTI: a processor may move a batch between `queue` and `processing` at any time.
+  const [raw, queue, processing, served] = await execPipeline(
+    ctx.redis.multi().hgetall(k.tokens).lrange(k.queue, 0, -1).lrange(k.processing, 0, -1).get(k.served),
+  ) as [Record<string, string>, string[], string[], string | null];
   const { rows } = await ctx.db.query<LineSnapshot['holds'][number]>(
     'SELECT id, token, quantity, status, expires_at FROM reservations WHERE ticket_type_id = $1 ORDER BY id',
     [ticketTypeId],
@@ -57,12 +56,9 @@ export async function readLine(ctx: Context, ticketTypeId: number): Promise<Line
 /** A line's counters and lengths in one atomic read: a batch moves between `queue` and `processing`. */
 export async function lineCounters(ctx: Context, ticketTypeId: number) {
   const k = ctx.keys.line(ticketTypeId);
-  const replies = await ctx.redis.multi().get(k.seq).get(k.served).llen(k.queue).llen(k.processing).exec();
-  const [seq, served, queued, processing] = replies!.map(([err, value]) => {
-    if (err) throw err;
-    return Number(value ?? 0);
-  });
-  return { seq: seq!, served: served!, queued: queued!, processing: processing! };
+  const replies = await execPipeline(ctx.redis.multi().get(k.seq).get(k.served).llen(k.queue).llen(k.processing));
+  const [seq, served, queued, processing] = replies.map(Number) as [number, number, number, number];
+  return { seq, served, queued, processing };
 }
 
 /**
