@@ -10,11 +10,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { loadConfig, parseConfig, type Config } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
-import { ensureDatabase, migrate } from '../src/db/migrate.ts';
+import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { newToken } from '../src/domain/token.ts';
 import { joinLine } from '../src/redis/lines.ts';
 import type { ProbeCounters } from './probe.ts';
@@ -282,14 +281,4 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
       await dropDatabase(config.DATABASE_URL);
     },
   };
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new URL(url);
-  const name = admin.pathname.slice(1);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  await client.end();
 }

@@ -13,7 +13,7 @@ import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { parseRecord } from '../src/domain/states.ts';
-import { dropDatabase } from '../test/helpers/harness.ts';
+import { dropDatabase } from '../src/db/migrate.ts';
 import { assertStockInvariants } from '../test/helpers/invariants.ts';
 import { configEnv, startServer, startWorker, type BoxofficeProcess } from '../test/helpers/processes.ts';
 

@@ -1,10 +1,9 @@
 // Each test file gets its own PostgreSQL database and Redis key prefix, on the real services
 // named by DATABASE_URL / REDIS_URL (npm test brings them up when they are not running).
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createContext, type Context } from '../../src/context.ts';
-import { ensureDatabase, migrate } from '../../src/db/migrate.ts';
+import { dropDatabase, ensureDatabase, migrate } from '../../src/db/migrate.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { startEngine, type Engine, type EngineHooks } from '../../src/engine/index.ts';
 import { createEvent, createTicketType } from '../../src/db/catalog.ts';
@@ -73,14 +72,4 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
       await dropDatabase(config.DATABASE_URL);
     },
   };
-}
-
-export async function dropDatabase(url: string): Promise<void> {
-  const admin = new URL(url);
-  const name = admin.pathname.slice(1);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  await client.end();
 }

@@ -21,6 +21,13 @@ export async function join(app: FastifyInstance, ticketTypeId: number, userId: s
   return res.json().queue_token;
 }
 
+/** Buyers join one after the other: the returned tokens are in line order. */
+export async function joinInOrder(app: FastifyInstance, ticketTypeId: number, count: number, prefix: string): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) tokens.push(await join(app, ticketTypeId, `${prefix}-${i}`));
+  return tokens;
+}
+
 export async function status(app: FastifyInstance, token: string): Promise<string> {
   const res = await app.inject(`/reservation/status?token=${encodeURIComponent(token)}`);
   assert.equal(res.statusCode, 200, res.body);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
 import { until } from '../helpers/processes.ts';
+import { joinInOrder } from '../helpers/sale.ts';
 
 let h: Harness;
 let app: Awaited<ReturnType<Harness['app']>>;
@@ -15,17 +16,6 @@ before(async () => {
 });
 after(() => h.close());
 
-/** Buyers join one after the other: the returned tokens are in line order. */
-async function joinAll(tt: number, count: number, prefix: string): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: `${prefix}-${i}`, ticket_type_id: tt } });
-    assert.equal(res.statusCode, 202, res.body);
-    tokens.push(res.json().queue_token);
-  }
-  return tokens;
-}
-
 const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
 const cancel = (token: string) => app.inject({ method: 'POST', url: '/reservation/cancel', payload: { token } });
 const stock = async (tt: number) =>
@@ -33,7 +23,7 @@ const stock = async (tt: number) =>
 
 test('cancel.hold-returns-stock-at-once-and-the-next-buyer-is-admitted', async () => {
   const tt = await h.ticketType(2);
-  const [a, b, c] = (await joinAll(tt, 3, 'hold')) as [string, string, string];
+  const [a, b, c] = (await joinInOrder(app, tt, 3, 'hold')) as [string, string, string];
   await until(async () => (await status(b)).status === 'reserved', { what: 'two holds' });
   assert.equal((await status(c)).status, 'pending');
 
@@ -54,7 +44,7 @@ test('cancel.hold-returns-stock-at-once-and-the-next-buyer-is-admitted', async (
 
 test('cancel.pending-buyer-leaves-the-line-and-never-gets-a-hold', async () => {
   const tt = await h.ticketType(1);
-  const [a, b, c] = (await joinAll(tt, 3, 'pending')) as [string, string, string];
+  const [a, b, c] = (await joinInOrder(app, tt, 3, 'pending')) as [string, string, string];
   await until(async () => (await status(a)).status === 'reserved', { what: 'the hold' });
   assert.equal((await status(b)).position, 1);
 
@@ -106,7 +96,7 @@ test('cancel.while-admission-is-in-flight-revokes-the-hold', async () => {
   try {
     await blocker.query('BEGIN');
     await blocker.query('SELECT 1 FROM ticket_types WHERE id = $1 FOR UPDATE', [tt]);
-    const [token] = (await joinAll(tt, 1, 'in-flight')) as [string];
+    const [token] = (await joinInOrder(app, tt, 1, 'in-flight')) as [string];
     const k = h.ctx.keys.line(tt);
     await until(async () => (await h.ctx.redis.llen(k.processing)) === 1, { what: 'the batch taken' });
     assert.deepEqual((await cancel(token)).json(), { status: 'cancelled' });

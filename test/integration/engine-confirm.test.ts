@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
 import { until } from '../helpers/processes.ts';
+import { joinInOrder } from '../helpers/sale.ts';
 
 let h: Harness;
 let app: Awaited<ReturnType<Harness['app']>>;
@@ -16,17 +17,6 @@ before(async () => {
 });
 after(() => h.close());
 
-/** Buyers join one after the other: the returned tokens are in line order. */
-async function joinAll(tt: number, count: number, prefix: string): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: `${prefix}-${i}`, ticket_type_id: tt } });
-    assert.equal(res.statusCode, 202, res.body);
-    tokens.push(res.json().queue_token);
-  }
-  return tokens;
-}
-
 /** Gives a hold an hour, so that a slow machine cannot let it run out under a test about something else. */
 async function extend(token: string): Promise<void> {
   await h.ctx.db.query(`UPDATE reservations SET expires_at = now() + interval '1 hour' WHERE token = $1`, [token]);
@@ -37,7 +27,7 @@ const confirm = (token: string) => app.inject({ method: 'POST', url: '/reservati
 
 test('confirm.twenty-concurrently-create-one-booking', async () => {
   const tt = await h.ticketType(5);
-  const [token] = await joinAll(tt, 1, 'twenty');
+  const [token] = await joinInOrder(app, tt, 1, 'twenty');
   await until(async () => (await status(token!)).status === 'reserved', { what: 'the hold' });
   await extend(token!);
 
@@ -57,7 +47,7 @@ test('confirm.twenty-concurrently-create-one-booking', async () => {
 
 test('confirm.wrong-states-answer-409-or-404', async () => {
   const tt = await h.ticketType(1);
-  const [holder, waiter] = await joinAll(tt, 2, 'states');
+  const [holder, waiter] = await joinInOrder(app, tt, 2, 'states');
   await until(async () => (await status(holder!)).status === 'reserved', { what: 'the hold' });
   await extend(holder!);
   const pending = await confirm(waiter!);
@@ -71,7 +61,7 @@ test('confirm.wrong-states-answer-409-or-404', async () => {
 test('confirm.racing-expiry-ends-confirmed-or-expired-never-both', { timeout: 30_000 }, async () => {
   const capacity = 60;
   const tt = await h.ticketType(capacity);
-  const tokens = await joinAll(tt, capacity, 'race');
+  const tokens = await joinInOrder(app, tt, capacity, 'race');
   const views = await until(async () => {
     const all = await Promise.all(tokens.map(status));
     return all.every((v) => v.status === 'reserved') ? all : undefined;
