@@ -1,6 +1,7 @@
 // Driving a small sale through the HTTP API (app.inject), for the operations tests.
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import type { TicketTypeFigures } from '../../src/api/sale-stats.ts';
 
 export const ADMIN = { authorization: 'Bearer test-admin-token' };
 
@@ -41,23 +42,8 @@ export async function post(app: FastifyInstance, url: string, payload?: object) 
   return app.inject({ method: 'POST', url, headers: ADMIN, ...(payload ? { payload } : {}) });
 }
 
-export interface StatsRow {
-  id: number;
-  capacity: number;
-  quantity_available: number;
-  held: number;
-  confirmed: number;
-  waiting: number;
-  served: number;
-  paused: boolean;
-  admitted: number;
-  holds_active: number;
-  holds_confirmed: number;
-  holds_expired: number;
-  holds_cancelled: number;
-  expiring_soon: number;
-  next_expiry: string | null;
-}
+/** A row of GET /admin/stats. */
+export type StatsRow = TicketTypeFigures;
 
 export async function stats(app: FastifyInstance): Promise<Map<number, StatsRow>> {
   const res = await app.inject({ method: 'GET', url: '/admin/stats', headers: ADMIN });
