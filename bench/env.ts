@@ -15,7 +15,6 @@ import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { newToken } from '../src/domain/token.ts';
-import { joinLine } from '../src/redis/lines.ts';
 import type { ProbeCounters } from './probe.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -234,7 +233,7 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
         for (let j = i; j < Math.min(count, i + CHUNK); j++) {
           const token = newToken(ticketTypeId);
           tokens.push(token);
-          joins.push(joinLine(ctx.redis, ctx.keys, ticketTypeId, token, `fill-${ticketTypeId}-${j}`, 1));
+          joins.push(ctx.lines.join(ticketTypeId, { token, userId: `fill-${ticketTypeId}-${j}`, quantity: 1 }));
         }
         await Promise.all(joins);
         onProgress?.(tokens.length);

@@ -12,7 +12,7 @@ import { loadConfig, parseConfig } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { ensureDatabase, migrate } from '../src/db/migrate.ts';
-import { parseRecord } from '../src/domain/states.ts';
+import { parseRecord } from '../src/domain/record.ts';
 import { dropDatabase } from '../src/db/migrate.ts';
 import { assertStockInvariants } from '../test/helpers/invariants.ts';
 import { configEnv, startServer, startWorker, type BoxofficeProcess } from '../test/helpers/processes.ts';

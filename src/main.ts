@@ -1,10 +1,12 @@
 // The process: migrates, then runs the HTTP API, the engine or both (ROLE), until a signal.
 import { ConfigError, loadConfig } from './config.ts';
-import { createContext, createLogger } from './context.ts';
+import { createContext } from './context.ts';
+import { createLogger } from './log.ts';
 import { ensureDatabase, migrate } from './db/migrate.ts';
 import { buildApp } from './api/app.ts';
 import { startEngine } from './engine/index.ts';
 import { createMetrics } from './metrics.ts';
+import { Sale } from './sale/sale.ts';
 
 let config;
 try {
@@ -20,11 +22,12 @@ const ctx = createContext(config, log);
 const applied = await migrate(ctx.db);
 if (applied.length) log.info({ applied }, 'migrations applied');
 
+const sale = new Sale(ctx);
 // One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.
-const metrics = createMetrics(ctx);
+const metrics = createMetrics(sale, log);
 const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx, metrics.engineHooks);
 // A worker listens too, with health and metrics only, so it can be probed and scraped.
-const app = await buildApp(ctx, log, metrics, config.ROLE === 'worker');
+const app = await buildApp(ctx, { sale, metrics, routes: config.ROLE === 'worker' ? 'ops' : 'all' });
 const address = await app.listen({ port: config.PORT, host: config.HOST });
 log.info({ role: config.ROLE }, config.ROLE === 'worker' ? `worker running; health and metrics on ${address}` : `listening on ${address}`);
 

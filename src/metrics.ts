@@ -7,9 +7,10 @@
 // Admission rate: rate(boxoffice_admitted_total[1m]).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Context } from './context.ts';
+import type { Logger } from 'pino';
+import { EXPIRING_WITHIN_SECONDS } from './domain/figures.ts';
 import type { EngineHooks } from './engine/index.ts';
-import { EXPIRING_WITHIN_SECONDS, readSaleStats } from './api/sale-stats.ts';
+import type { Sale } from './sale/sale.ts';
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_SIZES = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
@@ -24,7 +25,7 @@ export interface Metrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(ctx: Pick<Context, 'db' | 'redis' | 'keys' | 'log'>): Metrics {
+export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -72,9 +73,9 @@ export function createMetrics(ctx: Pick<Context, 'db' | 'redis' | 'keys' | 'log'
   async function refresh(): Promise<void> {
     let stats;
     try {
-      stats = await readSaleStats(ctx);
+      stats = await sale.stats();
     } catch (err) {
-      ctx.log.warn({ err: (err as Error).message }, 'metrics: sale figures unavailable');
+      log.warn({ err: (err as Error).message }, 'metrics: sale figures unavailable');
       for (const m of shared) m.reset();
       figuresUp.set(0);
       return;

@@ -2,8 +2,6 @@
 // its work done alone (PostgreSQL's batched INSERT, the processor's Redis writes).
 import { setTimeout as delay } from 'node:timers/promises';
 import { newToken } from '../../src/domain/token.ts';
-import type { RedisClient } from '../../src/redis/client.ts';
-import { execPipeline } from '../../src/redis/client.ts';
 import type { BenchEnv, ServerProcess } from '../env.ts';
 import { until, watchLine } from '../lib/line-events.ts';
 import type { Progress } from '../lib/progress.ts';
@@ -78,11 +76,10 @@ export const drain = defineScenario({
 
 /** Fills a line while the bench holds its lease, then lets the worker at it and times the drain. */
 async function drainOnce(env: BenchEnv, worker: ServerProcess, buyers: number, label: string, progress: Progress) {
-  const { redis, keys, db } = env.ctx;
+  const { lines, db } = env.ctx;
   const id = await env.ticketType(buyers, 1);
-  const k = keys.line(id);
   // The worker may look at the line (a join wakes it, and it polls), but cannot take it yet.
-  await redis.set(k.lease, 'bench', 'PX', 600_000);
+  await lines.pause(id);
   await env.fill(id, buyers, (n) => progress.update(`${label}: filling the line ${fmt(n)}/${fmt(buyers)}`));
 
   let served = 0;
@@ -100,8 +97,7 @@ async function drainOnce(env: BenchEnv, worker: ServerProcess, buyers: number, l
   try {
     const before = await worker.counters();
     const startedAt = epochMs();
-    await redis.del(k.lease);
-    await redis.publish(keys.wakeChannel, String(id));
+    await lines.resume(id);
     const timer = setInterval(() => {
       const s = (epochMs() - startedAt) / 1000;
       progress.update(`${label}: ${fmt(served)}/${fmt(buyers)} held, ${fmt(served / s)}/s`);
@@ -169,28 +165,21 @@ async function pgInsertCeiling(env: BenchEnv, rows: number, label: string, progr
 
 /** The processor's Redis work alone: take a batch, then write the holds and settle, per batch. */
 async function redisWritesCeiling(env: BenchEnv, buyers: number, label: string, progress: Progress): Promise<number> {
-  const { redis, keys } = env.ctx;
+  const { lines, redis, keys } = env.ctx;
   const id = await env.ticketType(buyers, 1);
-  const k = keys.line(id);
   const owner = 'bench-ceiling';
-  const epoch = await redis.lease(k.lease, k.epoch, owner, 600_000);
+  const epoch = (await lines.lease(id, owner, 600_000))!;
   const tokens = await env.fill(id, buyers, (n) => progress.update(`${label}: filling ${fmt(n)}/${fmt(buyers)}`));
   progress.update(label);
   const started = performance.now();
   try {
     for (;;) {
-      const reply = await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, owner, env.options.batchSize, 600_000);
-      if (reply[0] !== 0) break;
-      const granted = reply.filter((_, i) => i % 2 === 1).map(String);
-      const endsMs = Date.now() + TTL_MS;
-      const pipeline = redis.pipeline();
-      // As Processor.settle does; the smoke test fails here when the script's contract changes.
-      (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.epoch,
-        k.events, new Date(endsMs).toISOString(), endsMs, granted.length, 0, epoch, ...granted);
-      pipeline.publish(keys.holdsChannel, String(endsMs));
-      await execPipeline(pipeline);
+      const taken = await lines.take(id, owner, env.options.batchSize, 600_000);
+      if (taken.kind !== 'batch') break;
+      // As the processor does, less PostgreSQL.
+      await lines.settle(id, epoch, { granted: taken.candidates, soldOut: [], waiting: [], expiresAt: new Date(Date.now() + TTL_MS) });
     }
-    const served = Number(await redis.get(k.served));
+    const served = Number(await redis.get(keys.line(id).served));
     if (served !== buyers) throw new Error(`${label}: served ${served}, expected ${buyers}`);
     return buyers / ((performance.now() - started) / 1000);
   } finally {

@@ -1,7 +1,7 @@
 // The admin routes' guard: a bearer token compared in constant time, 403 while the admin API is off.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { onRequestAsyncHookHandler } from 'fastify';
-import { AppError } from '../domain/errors.ts';
+import { adminDisabled, unauthorized } from './errors.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -9,11 +9,11 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function adminAuth(adminToken: string): onRequestAsyncHookHandler {
   const expected = adminToken ? digest(adminToken) : undefined;
   return async (req) => {
-    if (!expected) throw new AppError(403, 'admin_disabled', 'The admin API is off: set ADMIN_TOKEN to enable it.');
+    if (!expected) throw adminDisabled();
     const [scheme, given] = (req.headers.authorization ?? '').split(' ');
     // Digests have equal length, so the comparison takes the same time whatever was sent.
     if (scheme !== 'Bearer' || !given || !timingSafeEqual(digest(given), expected)) {
-      throw new AppError(401, 'unauthorized', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".');
+      throw unauthorized();
     }
   };
 }

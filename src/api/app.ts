@@ -1,12 +1,13 @@
-// Builds the HTTP application as a plugin tree; it never listens (server.ts does).
+// Builds the HTTP application as a plugin tree; it never listens (src/main.ts does).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
+import { Sale } from '../sale/sale.ts';
 import { registerDocs } from './docs.ts';
+import { errorBody } from './errors.ts';
 import { ErrorBody } from './schemas/common.ts';
-import { errorBody, handleClientError, handleError, handleFrameworkError } from './error-handler.ts';
-import { TicketTypeCache } from './ticket-type-cache.ts';
+import { handleClientError, handleError, handleFrameworkError } from './error-handler.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminControlRoutes } from './routes/admin-control.ts';
 import { adminWebRoutes } from './routes/admin-web.ts';
@@ -19,16 +20,20 @@ import { streamRoutes } from './routes/stream.ts';
 import { webRoutes } from './routes/web.ts';
 import { registerSecurity, trustProxy } from './security.ts';
 
-/**
- * `metrics`: pass the process's own when the engine runs beside the API, so one scrape shows both.
- * `opsOnly`: a worker's app, with only health and metrics, so that workers can be probed and scraped.
- */
-export async function buildApp(
-  ctx: Context,
-  logger: Logger | false = ctx.log,
-  metrics: Metrics = createMetrics(ctx),
-  opsOnly = false,
-): Promise<FastifyInstance> {
+export interface AppOptions {
+  /** Request logs; false for none (tests). Defaults to the context's logger. */
+  logger?: Logger | false;
+  /** The process's sale service; one is made when none is given. */
+  sale?: Sale;
+  /** Pass the process's own when the engine runs beside the API, so one scrape shows both. */
+  metrics?: Metrics;
+  /** 'ops': a worker's app, with only health and metrics, so that workers can be probed and scraped. */
+  routes?: 'all' | 'ops';
+}
+
+export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { logger = ctx.log, sale = new Sale(ctx), routes = 'all' } = options;
+  const metrics = options.metrics ?? createMetrics(sale, ctx.log);
   const app = Fastify({
     loggerInstance: (logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: 16 * 1024,
@@ -43,9 +48,9 @@ export async function buildApp(
     reply.code(404).send(errorBody('not_found', `No route ${req.method} ${req.url.split('?')[0]}.`)),
   );
 
-  const deps = { ctx, ticketTypes: new TicketTypeCache(ctx.db) };
+  const deps = { ctx, sale };
   app.addHook('onResponse', async (req, reply) => metrics.observeRequest(req, reply));
-  if (opsOnly) {
+  if (routes === 'ops') {
     await app.register(healthRoutes, deps);
     await app.register(metricsRoutes, { ...deps, metrics });
     return app;

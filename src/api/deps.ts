@@ -1,8 +1,8 @@
 // What every route plugin receives from app.ts.
 import type { Context } from '../context.ts';
-import type { TicketTypeCache } from './ticket-type-cache.ts';
+import type { Sale } from '../sale/sale.ts';
 
 export interface RouteDeps {
   ctx: Context;
-  ticketTypes: TicketTypeCache;
+  sale: Sale;
 }

@@ -2,9 +2,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../domain/errors.ts';
-
-export const errorBody = (code: string, message: string) => ({ error: { code, message } });
+import { SaleError } from '../domain/errors.ts';
+import { errorBody, HttpError, SALE_ERROR_STATUS } from './errors.ts';
 
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -26,7 +25,8 @@ export function isUnavailable(err: Error & { code?: string }): boolean {
 }
 
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
-  if (err instanceof AppError) return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+  if (err instanceof SaleError) return reply.code(SALE_ERROR_STATUS[err.code]).send(errorBody(err.code, err.message));
+  if (err instanceof HttpError) return reply.code(err.statusCode).send(errorBody(err.code, err.message));
   if (err.validation) return reply.code(400).send(errorBody('invalid_request', err.message));
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     const code = FASTIFY_CODES[err.code] ?? (err.statusCode === 429 ? 'rate_limited' : 'bad_request');

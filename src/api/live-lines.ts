@@ -5,12 +5,12 @@
 // client's sequence number, so a moving line costs no Redis work per client.
 import type { ServerResponse } from 'node:http';
 import type { Context } from '../context.ts';
-import { TERMINAL } from '../domain/states.ts';
 import { unavailable } from '../domain/errors.ts';
+import { FINAL_STATUSES, type Status, type StatusReport } from '../domain/status.ts';
 import { tokenTicketType } from '../domain/token.ts';
 import type { RedisClient } from '../redis/client.ts';
-import { lineFigures, type LineFigures } from './line-figures.ts';
-import { pendingView, readTokenStatus, type StatusView } from './token-status.ts';
+import type { Sale } from '../sale/sale.ts';
+import { eventId, supersedes } from './stream-events.ts';
 
 /** Position events reach one client at most this often. */
 const POSITION_INTERVAL_MS = 1_000;
@@ -24,37 +24,11 @@ const RECONNECT_DELAY_MS = 3_000;
 interface Broadcast {
   served?: number;
   expires_at?: string;
-  changes?: Record<string, StatusView['status']>;
-}
-
-/** The SSE `id:` of a view: equal ids mean the client has nothing new to learn (Last-Event-ID). */
-export function eventId(view: StatusView): string {
-  switch (view.status) {
-    case 'pending':
-      return `pending-${view.position}-${view.remaining ?? ''}`;
-    case 'reserved':
-      return `reserved-${Date.parse(view.expires_at!)}`;
-    case 'confirmed':
-      return `confirmed-${view.booking_id}`;
-    default:
-      return view.status;
-  }
-}
-
-const rank = (view: StatusView) => (view.status === 'pending' ? 0 : view.status === 'reserved' ? 1 : 2);
-
-/**
- * Whether `next` may replace `current`. A token's state only moves forward and its position only
- * falls, so an update that arrives late (the connect-time read racing a broadcast) is dropped.
- */
-function supersedes(next: StatusView, current: StatusView | undefined): boolean {
-  if (!current) return true;
-  if (rank(next) !== rank(current)) return rank(next) > rank(current);
-  return next.status === 'pending' && next.position! <= current.position!;
+  changes?: Record<string, Status>;
 }
 
 export class LiveClient {
-  view?: StatusView;
+  report?: StatusReport;
   /** While pending: the token's sequence number, from which every later position follows. */
   seq?: number;
   lastPositionAt = 0;
@@ -70,7 +44,7 @@ export class LiveClient {
   ) {}
 
   get terminal(): boolean {
-    return !!this.view && TERMINAL.has(this.view.status);
+    return !!this.report && FINAL_STATUSES.has(this.report.status);
   }
 
   /** Starts the event stream on `res`; `lastEventId` (a reconnecting client's) suppresses a repeat. */
@@ -89,11 +63,11 @@ export class LiveClient {
     this.flush();
   }
 
-  apply(view: StatusView): void {
-    if (this.closed || !supersedes(view, this.view)) return;
-    this.view = view;
-    if (view.status === 'reserved' && !this.expiryTimer) {
-      const due = Date.parse(view.expires_at!) + EXPIRY_GRACE_MS - Date.now();
+  apply(report: StatusReport): void {
+    if (this.closed || !supersedes(report, this.report)) return;
+    this.report = report;
+    if (report.status === 'reserved' && !this.expiryTimer) {
+      const due = Date.parse(report.expires_at!) + EXPIRY_GRACE_MS - Date.now();
       this.expiryTimer = setTimeout(() => void this.hub.refresh(this), Math.max(0, due));
     }
     this.flush();
@@ -110,12 +84,12 @@ export class LiveClient {
   }
 
   private flush(): void {
-    if (!this.res || this.closed || !this.view) return;
-    const id = eventId(this.view);
+    if (!this.res || this.closed || !this.report) return;
+    const id = eventId(this.report);
     if (id === this.sentId) return;
     this.sentId = id;
-    if (this.view.status === 'pending') this.lastPositionAt = Date.now();
-    this.write(`id: ${id}\ndata: ${JSON.stringify(this.view)}\n\n`);
+    if (this.report.status === 'pending') this.lastPositionAt = Date.now();
+    this.write(`id: ${id}\ndata: ${JSON.stringify(this.report)}\n\n`);
     if (this.terminal) this.hub.drop(this);
   }
 
@@ -141,14 +115,14 @@ interface Line {
 export class LiveLines {
   private readonly lines = new Map<number, Line>();
   private readonly byChannel = new Map<string, Line>();
-  private readonly figures: LineFigures;
   private subscriber?: RedisClient;
   private heartbeatTimer?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly ctx: Context) {
-    this.figures = lineFigures(ctx);
-  }
+  constructor(
+    private readonly ctx: Context,
+    private readonly sale: Sale,
+  ) {}
 
   /**
    * Registers a client for `token` and reads its status. The client listens before the read, so
@@ -164,14 +138,14 @@ export class LiveLines {
     this.startHeartbeat();
     try {
       await line.subscribed;
-      const state = await readTokenStatus(this.ctx, token);
-      if (!state) {
+      const standing = await this.sale.standing(token);
+      if (!standing) {
         this.drop(client);
         return undefined;
       }
-      if (state.served !== undefined) this.observe(line, state.served);
-      client.seq = state.seq;
-      client.apply(state.view);
+      if (standing.served !== undefined) this.observe(line, standing.served);
+      client.seq = standing.seq;
+      client.apply(standing.report);
       return client;
     } catch (err) {
       this.drop(client);
@@ -183,10 +157,10 @@ export class LiveLines {
   async refresh(client: LiveClient): Promise<void> {
     if (client.closed) return;
     try {
-      const state = await readTokenStatus(this.ctx, client.token);
+      const standing = await this.sale.standing(client.token);
       const line = this.lines.get(client.ticketTypeId);
-      if (line && state?.served !== undefined) this.observe(line, state.served);
-      if (state) client.apply(state.view);
+      if (line && standing?.served !== undefined) this.observe(line, standing.served);
+      if (standing) client.apply(standing.report);
     } catch (err) {
       this.ctx.log.warn({ err: (err as Error).message, ticketTypeId: client.ticketTypeId }, 'live status refresh failed');
     }
@@ -265,7 +239,7 @@ export class LiveLines {
     }
     if (broadcast.served !== undefined) this.observe(line, broadcast.served);
     // Stock moved or a buyer left: `remaining` may differ, so the next flush reads it again.
-    this.figures.invalidate(line.ticketTypeId);
+    this.sale.figures.invalidate(line.ticketTypeId);
     for (const [token, status] of Object.entries(broadcast.changes ?? {})) {
       const clients = line.byToken.get(token);
       if (!clients) continue;
@@ -275,9 +249,9 @@ export class LiveLines {
   }
 
   /** A broadcast says this client's token changed state; most views follow from it without a read. */
-  private change(client: LiveClient, status: StatusView['status'], broadcast: Broadcast): void {
-    if (!client.view) return void this.refresh(client); // still connecting: its quantity is not known yet
-    const base = { ticket_type_id: client.ticketTypeId, quantity: client.view.quantity };
+  private change(client: LiveClient, status: Status, broadcast: Broadcast): void {
+    if (!client.report) return void this.refresh(client); // still connecting: its quantity is not known yet
+    const base = { ticket_type_id: client.ticketTypeId, quantity: client.report.quantity };
     if (status === 'reserved' && broadcast.expires_at) client.apply({ status, ...base, expires_at: broadcast.expires_at });
     else if (status === 'expired' || status === 'cancelled' || status === 'sold_out') client.apply({ status, ...base });
     else void this.refresh(client);
@@ -286,7 +260,7 @@ export class LiveLines {
   private observe(line: Line, served: number): void {
     if (served <= line.served) return;
     line.served = served;
-    this.figures.observeServed(line.ticketTypeId, served);
+    this.sale.figures.observeServed(line.ticketTypeId, served);
   }
 
   /** One pass over the line's waiting clients, at most once a second, however many broadcasts came. */
@@ -299,17 +273,17 @@ export class LiveLines {
   private async flush(line: Line): Promise<void> {
     line.lastFlushAt = Date.now();
     line.flushTimer = undefined;
-    const remaining = await this.figures.remaining(line.ticketTypeId);
+    const remaining = await this.sale.figures.remaining(line.ticketTypeId);
     if (this.lines.get(line.ticketTypeId) !== line) return;
     const now = Date.now();
     let deferred = false;
     for (const client of line.clients) {
-      if (client.view?.status !== 'pending' || client.seq === undefined) continue;
+      if (client.report?.status !== 'pending' || client.seq === undefined) continue;
       if (now - client.lastPositionAt < POSITION_INTERVAL_MS) {
         deferred = true;
         continue;
       }
-      client.apply(pendingView(this.figures, line.ticketTypeId, client.view.quantity, client.seq, line.served, remaining));
+      client.apply(this.sale.pendingReport(line.ticketTypeId, client.report.quantity, client.seq, line.served, remaining));
     }
     if (deferred) this.scheduleFlush(line);
   }

@@ -7,8 +7,9 @@ import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rat
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Context } from '../context.ts';
-import { AppError } from '../domain/errors.ts';
 import type { RedisClient } from '../redis/client.ts';
+import { countHit } from '../redis/rate-limit.ts';
+import { rateLimited, unsupportedEncoding } from './errors.ts';
 
 /** Fastify's trustProxy from TRUST_PROXY: off, on (every peer is a proxy), or the proxies' addresses. */
 export function trustProxy(config: Config): FastifyServerOptions['trustProxy'] {
@@ -18,8 +19,6 @@ export function trustProxy(config: Config): FastifyServerOptions['trustProxy'] {
   return value.split(',').map((a) => a.trim()).filter(Boolean);
 }
 
-type Counter = RedisClient & { countHit(key: string, windowMs: number): Promise<[number, number]> };
-
 /**
  * The plugin's store over the application's Redis client (its prefix, its reconnection policy).
  * Every limiter builds its own full key, so a child store is the same store.
@@ -27,8 +26,8 @@ type Counter = RedisClient & { countHit(key: string, windowMs: number): Promise<
 function redisStore(redis: RedisClient, namespace: string) {
   return class implements FastifyRateLimitStore {
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number) {
-      (redis as Counter).countHit(namespace + key, timeWindow).then(
-        ([current, ttl]) => callback(null, { current, ttl }),
+      countHit(redis, namespace + key, timeWindow).then(
+        ({ count, ttlMs }) => callback(null, { current: count, ttl: ttlMs }),
         (err: Error) => callback(err),
       );
     }
@@ -58,7 +57,7 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context): Prom
   app.addHook('onRequest', async (req) => {
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new AppError(415, 'unsupported_content_encoding', 'Send the request body uncompressed, without Content-Encoding.');
+      throw unsupportedEncoding();
     }
   });
   await app.register(rateLimit, { global: false, store: redisStore(ctx.redis, ctx.keys.rateLimit) });
@@ -82,7 +81,7 @@ export function joinLimits(app: FastifyInstance, config: Config): { perAddress?:
       if (!limit.isExceeded) return;
       const seconds = Math.max(1, limit.ttlInSeconds);
       reply.header('retry-after', seconds);
-      throw new AppError(429, 'rate_limited', `${message} Try again in ${seconds} s.`);
+      throw rateLimited(message, seconds);
     };
   };
   return {

@@ -1,24 +1,6 @@
 // Events and ticket types: the public listing and the admin's writes.
+import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
 import type { Db, Queryable } from './pool.ts';
-
-export interface TicketTypeView {
-  id: number;
-  name: string;
-  price: string;
-  capacity: number;
-  quantity_available: number;
-  max_per_order: number;
-}
-
-export interface EventView {
-  id: number;
-  name: string;
-  description: string;
-  venue: string;
-  /** ISO 8601 */
-  starts_at: string;
-  ticket_types: TicketTypeView[];
-}
 
 // One query for any number of events: ticket types are aggregated per event in PostgreSQL.
 const EVENTS_SQL = `
@@ -29,25 +11,18 @@ const EVENTS_SQL = `
          ) ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), '[]') AS ticket_types
   FROM events e LEFT JOIN ticket_types t ON t.event_id = e.id`;
 
-export async function listEvents(db: Db): Promise<EventView[]> {
-  const { rows } = await db.query<EventView>(`${EVENTS_SQL} GROUP BY e.id ORDER BY e.starts_at, e.id`);
+export async function listEvents(db: Db): Promise<Event[]> {
+  const { rows } = await db.query<Event>(`${EVENTS_SQL} GROUP BY e.id ORDER BY e.starts_at, e.id`);
   return rows;
 }
 
-export async function getEvent(db: Db, id: number): Promise<EventView | undefined> {
-  const { rows } = await db.query<EventView>(`${EVENTS_SQL} WHERE e.id = $1 GROUP BY e.id`, [id]);
+export async function getEvent(db: Db, id: number): Promise<Event | undefined> {
+  const { rows } = await db.query<Event>(`${EVENTS_SQL} WHERE e.id = $1 GROUP BY e.id`, [id]);
   return rows[0];
 }
 
-export interface NewEvent {
-  name: string;
-  description?: string;
-  venue?: string;
-  starts_at: string;
-}
-
-export async function createEvent(db: Db, e: NewEvent): Promise<EventView> {
-  const { rows } = await db.query<EventView>(
+export async function createEvent(db: Db, e: NewEvent): Promise<Event> {
+  const { rows } = await db.query<Event>(
     `INSERT INTO events (name, description, venue, starts_at) VALUES ($1, $2, $3, $4)
      RETURNING id, name, description, venue, to_json(starts_at) #>> '{}' AS starts_at, '[]'::json AS ticket_types`,
     [e.name, e.description ?? '', e.venue ?? '', e.starts_at],
@@ -55,28 +30,15 @@ export async function createEvent(db: Db, e: NewEvent): Promise<EventView> {
   return rows[0]!;
 }
 
-export interface NewTicketType {
-  name: string;
-  price: string;
-  capacity: number;
-  max_per_order?: number;
-}
-
 /** Creates a ticket type whose whole capacity is available; undefined when the event does not exist. */
-export async function createTicketType(db: Db, eventId: number, t: NewTicketType): Promise<TicketTypeView | undefined> {
-  const { rows } = await db.query<TicketTypeView>(
+export async function createTicketType(db: Db, eventId: number, t: NewTicketType): Promise<TicketType | undefined> {
+  const { rows } = await db.query<TicketType>(
     `INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order)
      SELECT id, $2, $3, $4, $4, $5 FROM events WHERE id = $1
      RETURNING id, name, price::text AS price, capacity, quantity_available, max_per_order`,
     [eventId, t.name, t.price, t.capacity, t.max_per_order ?? 4],
   );
   return rows[0];
-}
-
-export interface TicketTypeRule {
-  id: number;
-  event_id: number;
-  max_per_order: number;
 }
 
 export async function getTicketTypeRule(db: Db, id: number): Promise<TicketTypeRule | undefined> {

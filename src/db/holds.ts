@@ -1,14 +1,9 @@
 // Holds: admission of a batch, confirm, cancel and expiry. Every change of stock happens in the
 // same statement or transaction as the change of the hold rows that explains it (I1, I2).
 import type { PoolClient } from 'pg';
-import type { HoldStatus } from '../domain/states.ts';
+import type { Candidate } from '../domain/record.ts';
+import type { EndedHoldStatus, HoldStatus } from '../domain/status.ts';
 import type { Db, Queryable } from './pool.ts';
-
-export interface Candidate {
-  token: string;
-  userId: string;
-  quantity: number;
-}
 
 export interface AdmitOutcome {
   granted: Candidate[];
@@ -22,7 +17,7 @@ export interface AdmitOutcome {
    */
   replay: boolean;
   /** Replayed holds that have ended meanwhile (the sweeper expired one, or its buyer confirmed). */
-  ended: { token: string; status: Exclude<HoldStatus, 'reserved'> }[];
+  ended: { token: string; status: EndedHoldStatus }[];
 }
 
 /**
@@ -99,7 +94,7 @@ export async function processorEpoch(q: Queryable, ticketTypeId: number): Promis
   return rows[0]?.processor_epoch ?? 0;
 }
 
-interface CommittedHold {
+export interface CommittedHold {
   token: string;
   status: HoldStatus;
   expires_at: Date;
@@ -113,7 +108,7 @@ interface CommittedHold {
  * without a row was sold out (a waiting buyer ends a batch); buyers after it go back to the head of
  * the line, for the next batch.
  */
-function replayCommitted(candidates: Candidate[], rows: CommittedHold[]): AdmitOutcome {
+export function replayCommitted(candidates: Candidate[], rows: CommittedHold[]): AdmitOutcome {
   const committed = new Map(rows.map((r) => [r.token, r]));
   let last = candidates.length - 1;
   while (!committed.has(candidates[last]!.token)) last--;

@@ -1,6 +1,6 @@
 // npm run migrate: applies pending migrations to DATABASE_URL (creating the database if needed).
 import { loadConfig } from '../config.ts';
-import { createLogger } from '../context.ts';
+import { createLogger } from '../log.ts';
 import { ensureDatabase, migrate } from './migrate.ts';
 import { createDb } from './pool.ts';
 

@@ -1,29 +1,7 @@
 // The organiser's figures per ticket type, read off the hold rows: one statement for the admin
 // stats and the Prometheus scrape alike, so both always agree.
+import type { SaleFigures } from '../domain/figures.ts';
 import type { Queryable } from './pool.ts';
-
-export interface SaleFigures {
-  id: number;
-  event_id: number;
-  name: string;
-  capacity: number;
-  quantity_available: number;
-  /** Tickets in live holds. */
-  held: number;
-  /** Tickets booked. */
-  confirmed: number;
-  /** Holds granted so far (buyers admitted), whatever became of them. */
-  admitted: number;
-  /** Holds by outcome. */
-  holds_active: number;
-  holds_confirmed: number;
-  holds_expired: number;
-  holds_cancelled: number;
-  /** Live holds that run out within the window asked for. */
-  expiring_soon: number;
-  /** ISO 8601 end of the soonest live hold, or null. */
-  next_expiry: string | null;
-}
 
 // A scan of the hold rows per call: fine for a scrape every few seconds up to about a million
 // rows; past that, counters kept by the writers would be cheaper.

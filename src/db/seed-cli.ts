@@ -1,6 +1,6 @@
 // npm run seed [-- --if-empty]: adds the demo event (with --if-empty, only to an empty database).
 import { loadConfig } from '../config.ts';
-import { createLogger } from '../context.ts';
+import { createLogger } from '../log.ts';
 import { ensureDatabase, migrate } from './migrate.ts';
 import { createDb } from './pool.ts';
 import { hasEvents, seedDemo } from './seed.ts';

@@ -3,10 +3,8 @@
 // stock; a slow poll of the active set only covers lost pub/sub messages and crashed peers.
 import type { Context } from '../context.ts';
 import { listTicketTypeIds } from '../db/catalog.ts';
-import { admitBatch, cancelHold, processorEpoch, type AdmitOutcome, type Candidate } from '../db/holds.ts';
-import { parseRecord } from '../domain/states.ts';
-import { execPipeline, type RedisClient } from '../redis/client.ts';
-import { releaseHolds } from '../redis/lines.ts';
+import { admitBatch, cancelHold, processorEpoch } from '../db/holds.ts';
+import type { Candidate } from '../domain/record.ts';
 
 // How long a line stays stuck when its processor dies: a live one renews the lease on every batch
 // (a batch takes milliseconds), and one that stalls past it is fenced out, costing only a replay.
@@ -81,7 +79,7 @@ export class Processor {
         // the active set in a crash between a worker's SREM and its re-check is found again.
         const ids = round % FULL_SCAN_EVERY === 0
           ? await listTicketTypeIds(this.ctx.db)
-          : (await this.ctx.redis.smembers(this.ctx.keys.active)).map(Number);
+          : await this.ctx.lines.activeLines();
         for (const id of ids) this.wake(id);
       } catch (err) {
         this.ctx.log.warn({ err: (err as Error).message }, 'processor poll failed');
@@ -91,54 +89,43 @@ export class Processor {
   }
 
   private async drain(ticketTypeId: number): Promise<void> {
-    const { redis, keys, instanceId, config } = this.ctx;
-    const k = keys.line(ticketTypeId);
-    let epoch = await redis.lease(k.lease, k.epoch, instanceId, LEASE_MS);
+    const { lines, instanceId, config } = this.ctx;
+    let epoch = await lines.lease(ticketTypeId, instanceId, LEASE_MS);
     if (!epoch) {
       // Another processor has this line and was woken too. Should it have died, its lease runs
       // out unrenewed: look again then, rather than at the next poll.
-      this.retryAfter(ticketTypeId, await redis.pttl(k.lease));
+      this.retryAfter(ticketTypeId, await lines.leaseRemainingMs(ticketTypeId));
       return;
     }
     try {
       while (!this.stopped) {
-        const reply = await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake,
-          instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
-        if (reply[0] === -1) return; // lease lost: whoever holds it now recovers our batch
-        if (reply[0] === -2) {
-          // A join between the take and the SREM would be off the active set, with its wake
-          // the only way back to it: look once more.
-          const [, queued] = await execPipeline(redis.pipeline().srem(keys.active, ticketTypeId).llen(k.queue));
-          if (!queued) return;
-          await redis.sadd(keys.active, ticketTypeId);
+        const taken = await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
+        if (taken.kind === 'lost') return; // whoever holds the lease now recovers our batch
+        if (taken.kind === 'empty') {
+          if (await lines.markIdle(ticketTypeId)) return;
           continue;
         }
-        const candidates: Candidate[] = [];
-        for (let i = 1; i < reply.length; i += 2) {
-          const record = parseRecord(String(reply[i + 1]));
-          candidates.push({ token: String(reply[i]), userId: record.userId, quantity: record.quantity });
-        }
-        if (!candidates.length) continue; // the whole batch had cancelled
-        const outcome = await this.admit(ticketTypeId, epoch, candidates, reply[0] === 1);
+        if (!taken.candidates.length) continue; // the whole batch had cancelled
+        const outcome = await this.admit(ticketTypeId, epoch, taken.candidates, taken.recovery);
         if (outcome === 'fenced') {
           // PostgreSQL saw a newer epoch. While we still hold the lease nobody newer exists: Redis
           // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry.
-          epoch = await redis.reepoch(k.lease, k.epoch, instanceId, (await processorEpoch(this.ctx.db, ticketTypeId)) + 1);
+          epoch = await lines.reepoch(ticketTypeId, instanceId, (await processorEpoch(this.ctx.db, ticketTypeId)) + 1);
           if (!epoch) return;
           continue;
         }
-        if (!outcome) return; // another processor took the line over and replays this batch
+        if (outcome === 'taken-over') return; // another processor took the line over and replays this batch
         // The head waits for stock (a returned hold wakes us); after a replay, `waiting` are
         // buyers the interrupted batch left undecided, for the next batch.
         if (outcome.waiting.length && !outcome.replay) return;
       }
     } finally {
-      await redis.unlease(k.lease, instanceId).catch(() => undefined);
+      await lines.unlease(ticketTypeId, instanceId).catch(() => undefined);
     }
   }
 
   private async admit(ticketTypeId: number, epoch: number, candidates: Candidate[], recovery: boolean) {
-    const { db, redis, keys, config, log } = this.ctx;
+    const { db, lines, config, log } = this.ctx;
     const started = performance.now();
     const outcome = await db.withTransaction((client) =>
       admitBatch(client, ticketTypeId, epoch, candidates, config.RESERVATION_TTL_SECONDS, recovery),
@@ -147,13 +134,14 @@ export class Processor {
       log.warn({ ticketTypeId, epoch }, 'batch fenced out: PostgreSQL has seen a newer processor epoch');
       return 'fenced' as const;
     }
-    const revoked = await this.settle(ticketTypeId, epoch, outcome);
-    if (!revoked) {
+    // The holds' records carry their end; the sweepers learn it from the same script.
+    const settled = await lines.settle(ticketTypeId, epoch, outcome);
+    if (settled.kind === 'fenced') {
       log.warn({ ticketTypeId, epoch }, 'batch not settled: a newer processor owns this line and replays it');
-      return undefined;
+      return 'taken-over' as const;
     }
-    if (revoked.length) await this.revoke(ticketTypeId, revoked);
-    for (const { token, status } of outcome.ended) await releaseHolds(redis, keys, ticketTypeId, status, [token]);
+    if (settled.revoked.length) await this.revoke(ticketTypeId, settled.revoked);
+    for (const { token, status } of outcome.ended) await lines.endHolds(ticketTypeId, status, [token]);
 
     const report: BatchReport = {
       ticketTypeId,
@@ -168,27 +156,9 @@ export class Processor {
     return outcome;
   }
 
-  /**
-   * Settles the batch in Redis (the holds' records carry their end) and wakes the sweepers, in one
-   * round trip. Undefined when a newer epoch exists: the new lease holder has this batch in
-   * `processing` and replays it.
-   */
-  private async settle(ticketTypeId: number, epoch: number, outcome: AdmitOutcome): Promise<string[] | undefined> {
-    const { redis, keys } = this.ctx;
-    const k = keys.line(ticketTypeId);
-    const endsMs = outcome.expiresAt.getTime();
-    const tokens = [...outcome.granted, ...outcome.soldOut, ...outcome.waiting].map((c) => c.token);
-    const pipeline = redis.pipeline();
-    (pipeline as unknown as RedisClient).settle(k.tokens, k.processing, k.queue, k.served, k.epoch, k.events,
-      outcome.expiresAt.toISOString(), endsMs, outcome.granted.length, outcome.soldOut.length, epoch, ...tokens);
-    if (outcome.granted.length) pipeline.publish(keys.holdsChannel, String(endsMs));
-    const [revoked] = await execPipeline(pipeline);
-    return (revoked as string[] | null) ?? undefined;
-  }
-
   /** Buyers who cancelled while their admission was in flight: their holds go back at once. */
   private async revoke(ticketTypeId: number, tokens: string[]): Promise<void> {
     for (const token of tokens) await cancelHold(this.ctx.db, token);
-    await releaseHolds(this.ctx.redis, this.ctx.keys, ticketTypeId, 'cancelled', tokens);
+    await this.ctx.lines.endHolds(ticketTypeId, 'cancelled', tokens);
   }
 }

@@ -3,7 +3,6 @@
 // bounds every sleep, which is the safety net for a missed wake.
 import type { Context } from '../context.ts';
 import { expireDue, nextExpiry, type EndedHold } from '../db/holds.ts';
-import { releaseHolds } from '../redis/lines.ts';
 
 const BATCH = 1_000;
 const LOCK_KEY = 7_262_002; // one sweeper at a time across processes: "boxoffice sweeper"
@@ -90,7 +89,7 @@ export class Sweeper {
       byTicketType.set(h.ticket_type_id, tokens);
     }
     for (const [ticketTypeId, tokens] of byTicketType) {
-      await releaseHolds(this.ctx.redis, this.ctx.keys, ticketTypeId, 'expired', tokens).catch((err: Error) =>
+      await this.ctx.lines.endHolds(ticketTypeId, 'expired', tokens).catch((err: Error) =>
         // Stock is back already (committed); the records still say R, and with their end past,
         // status asks PostgreSQL.
         this.ctx.log.warn({ err: err.message, ticketTypeId, count: tokens.length }, 'could not tidy Redis after expiry'),

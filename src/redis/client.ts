@@ -3,25 +3,49 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
+const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
 
 type Arg = string | number;
-type Reply = string | number | null | Reply[];
+export type Reply = string | number | null | Reply[];
 
-/** The commands defined by scripts/*.lua; each takes its keys first, then its arguments. */
+/**
+ * The commands defined by scripts/*.lua: keys first, then arguments, as each script's header says.
+ * Only src/redis/line-store.ts and src/redis/rate-limit.ts call them, through typed wrappers.
+ */
 export interface ScriptCommands {
-  join(...args: Arg[]): Promise<[number, string, string | number, number, number?]>;
+  join(...args: Arg[]): Promise<Reply[]>;
   lineStatus(...args: Arg[]): Promise<[string | null, number]>;
   lease(...args: Arg[]): Promise<number>;
   unlease(...args: Arg[]): Promise<number>;
   reepoch(...args: Arg[]): Promise<number>;
-  take(...args: Arg[]): Promise<(string | number)[]>;
-  settle(...args: Arg[]): Promise<string[] | null>;
+  resume(...args: Arg[]): Promise<number>;
+  take(...args: Arg[]): Promise<string[]>;
+  settle(...args: Arg[]): Promise<string[]>;
   cancel(...args: Arg[]): Promise<string | null>;
   endHolds(...args: Arg[]): Promise<number>;
+  countHit(...args: Arg[]): Promise<[number, number]>;
 }
 
 export type RedisClient = Redis & ScriptCommands;
-export type { Reply };
+
+export interface Script {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+/** Every script of `dir`, with its includes expanded; a file whose name does not parse is an error. */
+export function loadScripts(dir: URL = SCRIPTS_DIR): Script[] {
+  const read = (file: string) => readFileSync(new URL(file, dir), 'utf8');
+  return readdirSync(dir).filter((f) => f.endsWith('.lua')).map((file) => {
+    const [, name, keys] = /^([a-z][A-Za-z]*)-(\d+)\.lua$/.exec(file) ?? [];
+    if (!name) throw new Error(`src/redis/scripts/${file}: a script's name must be <camelCaseName>-<number of keys>.lua`);
+    const lua = read(file).replace(INCLUDE, (_, include: string) => read(`includes/${include}.lua`));
+    return { name, numberOfKeys: Number(keys), lua };
+  });
+}
+
+const SCRIPTS = loadScripts();
 
 export function createRedis(url: string, options: RedisOptions = {}): RedisClient {
   const redis = new Redis(url, {
@@ -34,11 +58,7 @@ export function createRedis(url: string, options: RedisOptions = {}): RedisClien
     retryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000),
     ...options,
   });
-  for (const file of readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith('.lua'))) {
-    const [, name, keys] = /^(.+)-(\d+)\.lua$/.exec(file) ?? [];
-    if (!name) continue;
-    redis.defineCommand(name, { numberOfKeys: Number(keys), lua: readFileSync(new URL(file, SCRIPTS_DIR), 'utf8') });
-  }
+  for (const { name, numberOfKeys, lua } of SCRIPTS) redis.defineCommand(name, { numberOfKeys, lua });
   return redis as RedisClient;
 }
 

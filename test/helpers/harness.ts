@@ -7,12 +7,15 @@ import { dropDatabase, ensureDatabase, migrate } from '../../src/db/migrate.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { startEngine, type Engine, type EngineHooks } from '../../src/engine/index.ts';
 import { createEvent, createTicketType } from '../../src/db/catalog.ts';
+import { Sale } from '../../src/sale/sale.ts';
 
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface Harness {
   config: Config;
   ctx: Context;
+  /** The sale service on `ctx`, shared with app(). */
+  sale: Sale;
   /** Another context on the same database and key prefix: a second process, as far as Redis and PostgreSQL can tell. */
   peer(): Context;
   app(): ReturnType<typeof buildApp>;
@@ -39,18 +42,20 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
   await ensureDatabase(config.DATABASE_URL);
   const ctx = createContext(config);
   await migrate(ctx.db);
+  const sale = new Sale(ctx);
   const contexts = [ctx];
   const closers: (() => Promise<unknown>)[] = [];
   return {
     config,
     ctx,
+    sale,
     peer() {
       const peer = createContext(config, ctx.log);
       contexts.push(peer);
       return peer;
     },
     async app() {
-      const app = await buildApp(ctx, false);
+      const app = await buildApp(ctx, { logger: false, sale });
       closers.push(() => app.close());
       return app;
     },

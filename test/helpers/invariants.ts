@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import type { Context } from '../../src/context.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { saleFigures } from '../../src/db/sale-figures.ts';
-import { tokenStatus, type StatusView } from '../../src/api/token-status.ts';
-import { parseRecord, type TokenRecord } from '../../src/domain/states.ts';
+import { parseRecord, type TokenRecord } from '../../src/domain/record.ts';
+import type { StatusReport } from '../../src/domain/status.ts';
+import { Sale } from '../../src/sale/sale.ts';
 import { execPipeline } from '../../src/redis/client.ts';
 
 /** I1 (stock adds up, never negative) and I2 (one booking per confirmed hold, none for others). */
@@ -118,7 +119,7 @@ export async function assertLineInvariants(ctx: Context, ticketTypeId: number): 
 }
 
 /** What the status route must say of a token, from the line's snapshot (PostgreSQL for holds). */
-export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusView, 'status' | 'position' | 'expires_at'> | undefined {
+export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusReport, 'status' | 'position' | 'expires_at'> | undefined {
   const rec = line.records.get(token);
   const hold = line.holds.find((h) => h.token === token);
   if (hold) {
@@ -126,7 +127,7 @@ export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusVi
     // A hold past its expiry is expired for buyers even before the sweeper has run.
     const overdue = hold.status === 'reserved' && hold.expires_at.getTime() <= Date.now();
     if (hold.status === 'reserved' && !overdue) return { status: 'reserved', expires_at: hold.expires_at.toISOString() };
-    return { status: overdue ? 'expired' : (hold.status as StatusView['status']) };
+    return { status: overdue ? 'expired' : (hold.status as StatusReport['status']) };
   }
   if (!rec) return undefined;
   if (rec.state === 'P') return { status: 'pending', position: Math.max(1, rec.seq - line.served) };
@@ -139,7 +140,8 @@ export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusVi
 export async function assertStatusesAgree(ctx: Context, ticketTypeId: number, line?: LineSnapshot): Promise<void> {
   line ??= await readLine(ctx, ticketTypeId);
   const tokens = [...line.records.keys()];
-  const views = await Promise.all(tokens.map((t) => tokenStatus(ctx, t)));
+  const sale = new Sale(ctx);
+  const views = await Promise.all(tokens.map((t) => sale.status(t)));
   tokens.forEach((token, i) => {
     const expected = expectedStatus(line, token)!;
     const view = views[i];

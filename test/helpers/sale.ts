@@ -1,7 +1,7 @@
 // Driving a small sale through the HTTP API (app.inject), for the operations tests.
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import type { TicketTypeFigures } from '../../src/api/sale-stats.ts';
+import type { TicketTypeStats } from '../../src/domain/figures.ts';
 
 export const ADMIN = { authorization: 'Bearer test-admin-token' };
 
@@ -43,7 +43,7 @@ export async function post(app: FastifyInstance, url: string, payload?: object) 
 }
 
 /** A row of GET /admin/stats. */
-export type StatsRow = TicketTypeFigures;
+export type StatsRow = TicketTypeStats;
 
 export async function stats(app: FastifyInstance): Promise<Map<number, StatsRow>> {
   const res = await app.inject({ method: 'GET', url: '/admin/stats', headers: ADMIN });

@@ -60,7 +60,7 @@ describe('rate limits on join', () => {
 
   test('limits.per-address-is-shared-by-every-api-process', async () => {
     const { h, app } = await setup({ JOIN_LIMIT_PER_IP: '6', RATE_LIMIT_WINDOW_SECONDS: '30' });
-    const other = await buildApp(h.peer(), false);
+    const other = await buildApp(h.peer(), { logger: false });
     after(() => other.close());
     const tt = await h.ticketType(100);
     for (let i = 0; i < 3; i++) {

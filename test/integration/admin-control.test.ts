@@ -5,7 +5,6 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants } from '../helpers/invariants.ts';
 import { join, post, stats, status, waitFor, waitForStatus } from '../helpers/sale.ts';
 import type { BatchReport } from '../../src/engine/processor.ts';
-import { pauseAdmission } from '../../src/redis/line-control.ts';
 
 describe('pause and resume admission', () => {
   let h: Harness;
@@ -57,7 +56,7 @@ describe('pause and resume admission', () => {
     onBatch = (r) => {
       if (r.ticketTypeId !== tt) return;
       batches++;
-      if (batches === 1) void pauseAdmission(h.ctx.redis, h.ctx.keys, tt);
+      if (batches === 1) void h.ctx.lines.pause(tt);
     };
     await post(app, `/admin/ticket-types/${tt}/resume`);
     await waitFor('first batch', async () => batches >= 1);
@@ -76,18 +75,16 @@ describe('pause and resume admission', () => {
 
   test('pause.lease-scripts-refuse-a-paused-line', async () => {
     const tt = await h.ticketType(1);
-    const k = h.ctx.keys.line(tt);
-    const redis = h.ctx.redis;
-    assert.ok(await redis.lease(k.lease, k.epoch, 'worker-a', 10_000) > 0);
-    await pauseAdmission(redis, h.ctx.keys, tt);
-    assert.deepEqual(await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, 'worker-a', 10, 10_000), [-1],
-      'the holder at pause time fails its next take');
-    assert.equal(await redis.unlease(k.lease, 'worker-a'), 0, 'its release leaves the pause in place');
-    assert.equal(await redis.lease(k.lease, k.epoch, 'worker-b', 10_000), 0, 'no other processor can take the line');
-    assert.equal(await redis.pttl(k.lease), -1, 'the pause never expires by itself');
+    const { lines } = h.ctx;
+    assert.ok(await lines.lease(tt, 'worker-a', 10_000));
+    await lines.pause(tt);
+    assert.deepEqual(await lines.take(tt, 'worker-a', 10, 10_000), { kind: 'lost' }, 'the holder at pause time fails its next take');
+    assert.equal(await lines.unlease(tt, 'worker-a'), false, 'its release leaves the pause in place');
+    assert.equal(await lines.lease(tt, 'worker-b', 10_000), undefined, 'no other processor can take the line');
+    assert.equal(await lines.leaseRemainingMs(tt), -1, 'the pause never expires by itself');
     await post(app, `/admin/ticket-types/${tt}/resume`);
     // The running engine may take the line at once; what matters is that the pause is gone.
-    assert.notEqual(await redis.get(k.lease), 'paused', 'resume lifts the pause');
+    assert.equal((await lines.progress([tt]))[0]!.paused, false, 'resume lifts the pause');
   });
 
   test('pause.repeat-is-idempotent-and-resume-of-running-line-is-harmless', async () => {

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseRecord } from '../../src/domain/states.ts';
+import { parseRecord } from '../../src/domain/record.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
 import { configEnv, killAll, startServer, startWorker, until, type BoxofficeProcess } from '../helpers/processes.ts';

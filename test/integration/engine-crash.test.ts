@@ -2,10 +2,7 @@
 // each followed by a restart: nobody is lost, stock adds up and holds stay in join order (I1-I4).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admitBatch, expireDue, type Candidate } from '../../src/db/holds.ts';
-import { parseRecord } from '../../src/domain/states.ts';
-import { newToken } from '../../src/domain/token.ts';
-import { joinLine, releaseHolds } from '../../src/redis/lines.ts';
+import { admitBatch, expireDue } from '../../src/db/holds.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
 import { configEnv, killAll, spawnBoxoffice, startWorker, until, type BoxofficeProcess } from '../helpers/processes.ts';
@@ -27,7 +24,7 @@ interface Buyer {
 async function join(tt: number, count: number, from: number): Promise<Buyer[]> {
   return Promise.all(Array.from({ length: count }, async (_, i) => {
     const quantity = 1 + Math.floor(Math.random() * 3);
-    const joined = await joinLine(h.ctx.redis, h.ctx.keys, tt, newToken(tt), `buyer-${from + i}`, quantity);
+    const joined = await h.sale.join({ ticketTypeId: tt, userId: `buyer-${from + i}`, quantity });
     return { token: joined.token, quantity };
   }));
 }
@@ -93,30 +90,25 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
 
 test('crash.between-commit-and-settle-replays-the-committed-batch', async () => {
   const tt = await h.ticketType(5, 10);
-  const { redis, keys, db } = h.ctx;
-  const k = keys.line(tt);
+  const { lines, db } = h.ctx;
   const tokens: string[] = [];
   for (const [i, quantity] of [4, 6, 1, 1, 1].entries()) {
-    tokens.push((await joinLine(redis, keys, tt, newToken(tt), `crash-${i}`, quantity)).token);
+    tokens.push((await h.sale.join({ ticketTypeId: tt, userId: `crash-${i}`, quantity })).token);
   }
   const [t1, t2, t3, t4, t5] = tokens as [string, string, string, string, string];
 
   // A processor takes the five, commits its decision (t1 and t3 held, t2 sold out, t4 waits), and
   // dies before settling in Redis. Its lease runs out 100 ms later.
-  const epoch = await redis.lease(k.lease, k.epoch, 'doomed', 100);
-  const taken = await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, 'doomed', 10, 100);
-  const candidates: Candidate[] = [];
-  for (let i = 1; i < taken.length; i += 2) {
-    const rec = parseRecord(String(taken[i + 1]));
-    candidates.push({ token: String(taken[i]), userId: rec.userId, quantity: rec.quantity });
-  }
-  const committed = await db.withTransaction((c) => admitBatch(c, tt, epoch, candidates, 60, false));
+  const epoch = (await lines.lease(tt, 'doomed', 100))!;
+  const taken = await lines.take(tt, 'doomed', 10, 100);
+  if (taken.kind !== 'batch') assert.fail(`the doomed processor found the line ${taken.kind}`);
+  const committed = await db.withTransaction((c) => admitBatch(c, tt, epoch, taken.candidates, 60, false));
   assert.deepEqual(committed?.granted.map((c) => c.token), [t1, t3]);
   assert.deepEqual(committed?.soldOut.map((c) => c.token), [t2]);
   // Meanwhile t1's hold runs out and the sweeper returns its 4 tickets.
   await db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE token = $1`, [t1]);
   const swept = await expireDue(db, 10);
-  await releaseHolds(redis, keys, tt, 'expired', swept.map((e) => e.token));
+  await lines.endHolds(tt, 'expired', swept.map((e) => e.token));
   await new Promise((r) => setTimeout(r, 1_100)); // a fresh batch now would give later expiries
 
   await h.engine();

@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildApp } from '../../src/api/app.ts';
 import { parseConfig } from '../../src/config.ts';
-import { createContext, createLogger, type Context } from '../../src/context.ts';
+import { createContext, type Context } from '../../src/context.ts';
+import { createLogger } from '../../src/log.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { ADMIN, join, post, status, waitForStatus } from '../helpers/sale.ts';
 
@@ -23,7 +24,7 @@ describe('logs of a whole sale', () => {
     // Everything, down to trace (SQL statements), into memory.
     const log = createLogger(parseConfig({ LOG_LEVEL: 'trace' }), { write: (line: string) => void lines.push(line) });
     ctx = createContext(h.config, log);
-    const app = await buildApp(ctx, log);
+    const app = await buildApp(ctx, { logger: log });
     await h.engine(undefined, ctx);
 
     const event = await app.inject({ method: 'POST', url: '/admin/events', headers: ADMIN, payload: { name: 'Logged', starts_at: '2030-01-01T20:00:00Z' } });

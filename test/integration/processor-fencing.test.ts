@@ -1,9 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admitBatch } from '../../src/db/holds.ts';
-import { tokenStatus } from '../../src/api/token-status.ts';
 import { newToken } from '../../src/domain/token.ts';
-import { joinLine } from '../../src/redis/lines.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants } from '../helpers/invariants.ts';
 
@@ -12,7 +10,7 @@ before(async () => (h = await createHarness()));
 after(() => h.close());
 
 async function join(ticketTypeId: number, user: string) {
-  return (await joinLine(h.ctx.redis, h.ctx.keys, ticketTypeId, newToken(ticketTypeId), user, 1)).token;
+  return (await h.sale.join({ ticketTypeId, userId: user, quantity: 1 })).token;
 }
 
 async function until(check: () => Promise<boolean>, ms = 5_000) {
@@ -42,13 +40,13 @@ test('fencing.redis-losing-its-epoch-counter-does-not-stall-the-line', async () 
   await h.ctx.redis.set(k.epoch, 5);
   const engine = await h.engine();
   const first = await join(tt, 'first');
-  await until(async () => (await tokenStatus(h.ctx, first))?.status === 'reserved');
+  await until(async () => (await h.sale.status(first))?.status === 'reserved');
   await engine.stop();
 
   await h.ctx.redis.del(k.epoch); // as after a Redis restart without persistence
   await h.engine();
   const second = await join(tt, 'second');
-  await until(async () => (await tokenStatus(h.ctx, second))?.status === 'reserved');
+  await until(async () => (await h.sale.status(second))?.status === 'reserved');
   assert.ok(Number(await h.ctx.redis.get(k.epoch)) > 5);
   await assertStockInvariants(h.ctx.db);
 });

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { LineFigures } from '../../src/api/line-figures.ts';
+import { LineFigures } from '../../src/sale/line-figures.ts';
 import { pino } from 'pino';
 import { createDb, type Db } from '../../src/db/pool.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';

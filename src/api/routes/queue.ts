@@ -1,12 +1,9 @@
 // POST /queue/join: a buyer joins the line of one ticket type.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { userTicketCount } from '../../db/user-tickets.ts';
-import { AppError } from '../../domain/errors.ts';
-import { newToken } from '../../domain/token.ts';
-import { joinLine } from '../../redis/lines.ts';
+import { StatusReport } from '../../domain/status.ts';
 import type { RouteDeps } from '../deps.ts';
-import { errors, Id, StatusBody } from '../schemas/common.ts';
+import { errors, Id } from '../schemas/common.ts';
 import { joinLimits } from '../security.ts';
 
 const JoinBody = Type.Object(
@@ -26,18 +23,13 @@ const JoinBody = Type.Object(
   { additionalProperties: false },
 );
 
-const JoinReply = Type.Intersect([Type.Object({ queue_token: Type.String() }), StatusBody]);
+const JoinReply = Type.Intersect([Type.Object({ queue_token: Type.String() }), StatusReport]);
 
-// The original answered a repeat join with the first token. user_id is not authenticated, so
-// that handed a buyer's reservation to anyone who knew their e-mail: I5 wins over compatibility.
-const alreadyJoined = (where: string) => new AppError(409, 'already_joined',
-  `This buyer ${where}. Use the queue token from the first join; it is never handed out a second time.`);
-
-export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, ticketTypes }) => {
-  const limits = joinLimits(app, ctx.config);
+export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, sale }) => {
+  const { perAddress, perUser } = joinLimits(app, ctx.config);
 
   app.post('/queue/join', {
-    onRequest: limits.perAddress,
+    onRequest: perAddress,
     schema: {
       summary: 'Join the line for a ticket type',
       description: 'Returns a secret queue token, once: the same user joining the same ticket type again while pending or reserved gets 409 already_joined. '
@@ -47,36 +39,11 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { c
     },
   }, async (req, reply) => {
     const { user_id: userId, ticket_type_id: ticketTypeId, quantity = 1 } = req.body;
-    const rule = await ticketTypes.get(ticketTypeId);
-    if (!rule) throw new AppError(404, 'ticket_type_not_found', `Ticket type ${ticketTypeId} does not exist.`);
-    if (quantity > rule.max_per_order) {
-      throw new AppError(400, 'quantity_too_large', `At most ${rule.max_per_order} tickets of this type per order.`);
-    }
-    const token = newToken(ticketTypeId);
-    let joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { stopIfReturning: true });
     // A user's first join happens once; what follows it (a repeat, a return) counts against the
     // per-user limit, so that the common join costs one Redis round trip.
-    if (!joined.created) await limits.perUser?.(req, reply);
-    if (joined.state === 'P' && !joined.created) {
-      throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
-    }
-    if (joined.state === 'R') throw alreadyJoined(`holds tickets of this type until ${joined.holdEndsAt}`);
-    if (!joined.created) {
-      // A returning buyer (an earlier token ended): what they hold or bought counts against the
-      // cap. They have no live token, and the line gives them at most one, so the count cannot
-      // grow between this check and the join.
-      const taken = await userTicketCount(ctx.db, ticketTypeId, userId);
-      if (taken + quantity > rule.max_per_order) {
-        throw new AppError(409, 'user_limit_reached',
-          `One buyer may have at most ${rule.max_per_order} tickets of this type; you already hold or bought ${taken}.`);
-      }
-      joined = await joinLine(ctx.redis, ctx.keys, ticketTypeId, token, userId, quantity, { replacing: joined.token });
-      // A concurrent join of the same user got there first.
-      if (!joined.created) throw alreadyJoined('joined this line a moment ago');
-    }
+    const joined = await sale.join({ userId, ticketTypeId, quantity }, { beforeRepeat: perUser && (() => perUser(req, reply)) });
     return reply.code(202).send({
-      queue_token: joined.token, status: 'pending', ticket_type_id: ticketTypeId,
-      quantity: joined.quantity, position: Math.max(1, joined.position),
+      queue_token: joined.token, status: 'pending', ticket_type_id: ticketTypeId, quantity: joined.quantity, position: joined.position,
     });
   });
 };

@@ -2,13 +2,14 @@
 // when the position changes (at most once a second), until a terminal state ends the stream.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, unavailable } from '../../domain/errors.ts';
+import { tokenNotFound, unavailable } from '../../domain/errors.ts';
 import type { RouteDeps } from '../deps.ts';
-import { LiveLines, eventId } from '../live-lines.ts';
+import { LiveLines } from '../live-lines.ts';
+import { eventId } from '../stream-events.ts';
 import { errors, TokenQuery } from '../schemas/common.ts';
 
-export const streamRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx }) => {
-  const live = new LiveLines(ctx);
+export const streamRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, sale }) => {
+  const live = new LiveLines(ctx, sale);
   // preClose, not onClose: the server waits for open connections before onClose hooks run.
   app.addHook('preClose', async () => live.close());
 
@@ -29,11 +30,11 @@ export const streamRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
     },
   }, async (req, reply) => {
     const client = await live.watch(req.query.token);
-    if (!client) throw new AppError(404, 'token_not_found', 'No reservation has this token.');
+    if (!client) throw tokenNotFound();
     // The server began to shut down while this client was reading its status.
     if (client.closed) throw unavailable('The live stream');
     const lastEventId = req.headers['last-event-id'];
-    if (client.terminal && lastEventId === eventId(client.view!)) {
+    if (client.terminal && lastEventId === eventId(client.report!)) {
       live.drop(client);
       return reply.code(204).send(null);
     }

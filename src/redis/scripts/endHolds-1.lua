@@ -1,17 +1,21 @@
--- Marks holds that ended in PostgreSQL (confirmed, expired, cancelled) as E: status then asks
--- PostgreSQL how. A token still P is in a batch committed but not yet settled; E tells the settle
--- script not to show it as held. C (cancelled while pending) stays.
--- Input:  KEYS[1] tokens  ARGV tokens
+-- Marks holds that ended in PostgreSQL (confirmed, expired, cancelled) as E, tells the line's
+-- watchers and wakes the processor (stock came back, or what may come back shrank). Status then
+-- asks PostgreSQL how the hold ended. A token still P is in a batch committed but not yet
+-- settled; E tells the settle script not to show it as held. C (cancelled while pending) stays.
+-- Input:  KEYS[1] tokens  ARGV[1] events channel  ARGV[2] wake channel  ARGV[3] ticket type id
+--         ARGV[4] how the holds ended (confirmed, expired or cancelled)  ARGV[5...] tokens
 -- Output: how many records changed
-local changed = 0
-for _, token in ipairs(ARGV) do
-  local rec = redis.call('HGET', KEYS[1], token)
-  if rec then
-    local seq, qty, state, user = string.match(rec, '^(%d+)|(%d+)|(%a)%d*|(.*)$')
-    if state == 'P' or state == 'R' then
-      redis.call('HSET', KEYS[1], token, seq .. '|' .. qty .. '|E|' .. user)
-      changed = changed + 1
-    end
+--- @include "record"
+local changed, changes = 0, {}
+for i = 5, #ARGV do
+  local token = ARGV[i]
+  changes[token] = ARGV[4]
+  local seq, qty, state, _, user = readRecord(redis.call('HGET', KEYS[1], token))
+  if state == 'P' or state == 'R' then
+    writeRecord(KEYS[1], token, seq, qty, 'E', user)
+    changed = changed + 1
   end
 end
+redis.call('PUBLISH', ARGV[1], cjson.encode({changes = changes}))
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return changed

@@ -3,36 +3,37 @@
 --         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] wake channel
 --         ARGV[5] ticket type id  ARGV[6] the user's previous token, whose hold has ended, to be
 --         replaced ('' for none)  ARGV[7] '1' to stop at a returning user instead of joining them
--- Output: {1, token, position, quantity, woke}  joined; woke = 1 when the line was idle and this
---                                               join woke the processor (the caller then adds
---                                               the line to the active set)
---         {0, token, 'P', position, quantity}   the user waits in line with this token
---         {0, token, 'R', hold end ms, quantity} the user holds tickets with this token
---         {2, token}                            a returning user (their last token ended) and
---                                               ARGV[7] = '1': nothing changed
+-- Output: {'joined', position, woke}        woke = 1 when the line was idle and this join woke
+--                                           the processor (the caller then puts the line on the
+--                                           work list)
+--         {'waiting', token, position, qty} the user waits in line with this token
+--         {'holding', token, hold end ms, qty} the user holds tickets with this token
+--         {'returning', token}              a returning user (their last token ended) and
+--                                           ARGV[7] = '1': nothing changed
 -- `users` maps every user who joined to their latest token, so it also tells returning users
 -- (the per-user cap) apart. ARGV[6] is replaced only while it is still the user's token, so two
 -- concurrent re-joins make one token, not two. Wakes the processor only when it went idle.
+--- @include "record"
 local existing = redis.call('HGET', KEYS[4], ARGV[2])
 if existing and existing ~= ARGV[6] then
-  local seq, qty, state, ends = string.match(redis.call('HGET', KEYS[5], existing) or '', '^(%d+)|(%d+)|(%a)(%d*)|')
+  local seq, qty, state, ends = readRecord(redis.call('HGET', KEYS[5], existing))
   if state == 'P' then
     local served = tonumber(redis.call('GET', KEYS[3]) or '0')
-    return {0, existing, state, tonumber(seq) - served, tonumber(qty)}
+    return {'waiting', existing, tonumber(seq) - served, tonumber(qty)}
   end
   if state == 'R' then
     local now = redis.call('TIME')
-    if tonumber(ends) > now[1] * 1000 + math.floor(now[2] / 1000) then return {0, existing, state, ends, tonumber(qty)} end
+    if tonumber(ends) > now[1] * 1000 + math.floor(now[2] / 1000) then return {'holding', existing, ends, tonumber(qty)} end
   end
-  if ARGV[7] == '1' then return {2, existing} end
+  if ARGV[7] == '1' then return {'returning', existing} end
 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[5], ARGV[1], seq .. '|' .. ARGV[3] .. '|P|' .. ARGV[2])
+writeRecord(KEYS[5], ARGV[1], seq, ARGV[3], 'P', ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[1])
 local woke = 0
 if redis.call('SET', KEYS[6], '1', 'NX') then
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   woke = 1
 end
-return {1, ARGV[1], seq - tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[3]), woke}
+return {'joined', seq - tonumber(redis.call('GET', KEYS[3]) or '0'), woke}

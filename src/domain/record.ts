@@ -1,13 +1,9 @@
-// States of one queue token (DESIGN.md). In Redis a token's record keeps a one-letter state.
-
-export type TokenStatus = 'pending' | 'reserved' | 'confirmed' | 'expired' | 'cancelled' | 'sold_out';
-export type HoldStatus = 'reserved' | 'confirmed' | 'expired' | 'cancelled';
-
-export const TERMINAL: ReadonlySet<TokenStatus> = new Set(['confirmed', 'expired', 'cancelled', 'sold_out']);
+// A token's record in its line (`queue:{id}:tokens`), as TypeScript reads it. The Lua scripts read
+// and write the same format through one definition, src/redis/scripts/includes/record.lua.
 
 /**
- * A token's record in `queue:{id}:tokens`: `seq|quantity|state|user_id`, where a hold's state
- * carries its end in epoch milliseconds (`R1764300000000`).
+ * `seq|quantity|state|user_id`, where a hold's state carries its end in epoch milliseconds
+ * (`R1764300000000`).
  */
 export interface TokenRecord {
   seq: number;
@@ -26,4 +22,11 @@ export function parseRecord(raw: string): TokenRecord {
   const record: TokenRecord = { seq: Number(seq), quantity: Number(quantity), state: state[0] as TokenRecord['state'], userId: user.join('|') };
   if (state.length > 1) record.holdEndsMs = Number(state.slice(1));
   return record;
+}
+
+/** A buyer taken from the line for admission, in line order. */
+export interface Candidate {
+  token: string;
+  userId: string;
+  quantity: number;
 }

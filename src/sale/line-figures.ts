@@ -2,8 +2,7 @@
 // come to the line (`remaining`, from PostgreSQL, cached briefly) and how fast the line moves (the
 // served counter as this process has seen it, from status reads and live broadcasts). One
 // instance per process, so a status read costs at most one PostgreSQL query per ticket type per
-// second, however many buyers ask.
-import type { Context } from '../context.ts';
+// second, however many buyers ask. The process's Sale owns the one instance.
 import { remainingStock } from '../db/catalog.ts';
 import type { Db } from '../db/pool.ts';
 
@@ -97,13 +96,4 @@ export class LineFigures {
   private prune(samples: Sample[], now: number): void {
     while (samples.length > 1 && samples[1]!.at <= now - RATE_WINDOW_MS) samples.shift();
   }
-}
-
-const perContext = new WeakMap<Context, LineFigures>();
-
-/** The process's figures (one per context: a test's peer context is another process). */
-export function lineFigures(ctx: Context): LineFigures {
-  let figures = perContext.get(ctx);
-  if (!figures) perContext.set(ctx, (figures = new LineFigures(ctx.db)));
-  return figures;
 }

@@ -1,0 +1,194 @@
+// The Redis side of every line, as typed operations: one wrapper per Lua script (the only place
+// that knows its KEYS order and the shape of its reply), plus the reads around them. The sale
+// service, the engine and the tests use this class; nobody else calls a script.
+import { parseRecord, type Candidate, type TokenRecord } from '../domain/record.ts';
+import type { LineProgress } from '../domain/figures.ts';
+import type { EndedHoldStatus } from '../domain/status.ts';
+import { execPipeline, type RedisClient } from './client.ts';
+import type { Keys } from './keys.ts';
+
+/** The lease owner that parks a paused line: no processor has this id, and it never expires. */
+const PAUSED_OWNER = 'paused';
+
+export interface JoinRequest {
+  token: string;
+  userId: string;
+  quantity: number;
+  /** The user's previous token, whose hold has ended: replaced only while it is still the user's token. */
+  replacing?: string;
+  /**
+   * Do not join a user who joined this line before and has no live token: the outcome 'returning'
+   * tells the caller to count their tickets in PostgreSQL first (the per-user cap), then join
+   * again replacing that token.
+   */
+  stopIfReturning?: boolean;
+}
+
+export type JoinOutcome =
+  | { kind: 'joined'; position: number }
+  | { kind: 'waiting'; token: string; position: number; quantity: number }
+  | { kind: 'holding'; token: string; holdEndsAt: string; quantity: number }
+  | { kind: 'returning'; previousToken: string };
+
+export type TakeOutcome =
+  | { kind: 'lost' }
+  | { kind: 'empty' }
+  /** recovery: these buyers were left in `processing` by an earlier, unfinished batch. */
+  | { kind: 'batch'; recovery: boolean; candidates: Candidate[] };
+
+export interface BatchDecision {
+  granted: Candidate[];
+  soldOut: Candidate[];
+  /** Back to the head of the line, in order: they wait for stock, or for the next batch. */
+  waiting: Candidate[];
+  expiresAt: Date;
+}
+
+export type SettleOutcome =
+  /** revoked: granted tokens whose buyer cancelled meanwhile; their holds must be released. */
+  | { kind: 'settled'; revoked: string[] }
+  /** A newer lease holder exists; it replays this batch from PostgreSQL. */
+  | { kind: 'fenced' };
+
+export type CancelOutcome = 'cancelled' | 'already_cancelled' | 'sold_out' | 'left_line' | 'unknown';
+
+export class LineStore {
+  constructor(
+    readonly redis: RedisClient,
+    readonly keys: Keys,
+  ) {}
+
+  async join(ticketTypeId: number, req: JoinRequest): Promise<JoinOutcome> {
+    const k = this.keys.line(ticketTypeId);
+    const reply = await this.redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake,
+      req.token, req.userId, req.quantity, this.keys.wakeChannel, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0');
+    switch (reply[0]) {
+      case 'joined':
+        // Only a line that was idle needs adding to the processor's work list (a busy one is on
+        // it until it runs empty), so a join that changes nothing leaves Redis untouched.
+        if (reply[2] === 1) await this.redis.sadd(this.keys.active, ticketTypeId);
+        return { kind: 'joined', position: Number(reply[1]) };
+      case 'waiting':
+        return { kind: 'waiting', token: String(reply[1]), position: Number(reply[2]), quantity: Number(reply[3]) };
+      case 'holding':
+        return { kind: 'holding', token: String(reply[1]), holdEndsAt: new Date(Number(reply[2])).toISOString(), quantity: Number(reply[3]) };
+      case 'returning':
+        return { kind: 'returning', previousToken: String(reply[1]) };
+      default:
+        throw new Error(`join script: unexpected reply ${JSON.stringify(reply)}`);
+    }
+  }
+
+  /** A token's record and its line's served counter, read together (position = seq - served). */
+  async readRecord(ticketTypeId: number, token: string): Promise<{ record: TokenRecord; served: number } | undefined> {
+    const k = this.keys.line(ticketTypeId);
+    const [raw, served] = await this.redis.lineStatus(k.tokens, k.served, token);
+    return raw ? { record: parseRecord(raw), served: Number(served) } : undefined;
+  }
+
+  /** A pending buyer leaves the line; what the token was otherwise. */
+  async cancelPending(ticketTypeId: number, token: string): Promise<CancelOutcome> {
+    const k = this.keys.line(ticketTypeId);
+    const before = (await this.redis.cancel(k.tokens, k.served, token, k.events)) as TokenRecord['state'] | null;
+    if (before === null) return 'unknown';
+    return ({ P: 'cancelled', C: 'already_cancelled', S: 'sold_out', R: 'left_line', E: 'left_line' } as const)[before];
+  }
+
+  /** After holds ended in PostgreSQL: marks their records ended, tells watchers, wakes the processor. */
+  async endHolds(ticketTypeId: number, status: EndedHoldStatus, tokens: string[]): Promise<void> {
+    if (!tokens.length) return;
+    const k = this.keys.line(ticketTypeId);
+    await this.redis.endHolds(k.tokens, k.events, this.keys.wakeChannel, ticketTypeId, status, ...tokens);
+  }
+
+  /** Takes or renews the processor lease: the fencing epoch, or undefined while another owner holds it. */
+  async lease(ticketTypeId: number, owner: string, ms: number): Promise<number | undefined> {
+    const k = this.keys.line(ticketTypeId);
+    return (await this.redis.lease(k.lease, k.epoch, owner, ms)) || undefined;
+  }
+
+  /** Milliseconds until the lease runs out unrenewed; not positive when there is no lease or it never expires (paused). */
+  leaseRemainingMs(ticketTypeId: number): Promise<number> {
+    return this.redis.pttl(this.keys.line(ticketTypeId).lease);
+  }
+
+  async unlease(ticketTypeId: number, owner: string): Promise<boolean> {
+    return (await this.redis.unlease(this.keys.line(ticketTypeId).lease, owner)) === 1;
+  }
+
+  /** Moves the epoch past `atLeast` for the lease holder; undefined when `owner` no longer holds the lease. */
+  async reepoch(ticketTypeId: number, owner: string, atLeast: number): Promise<number | undefined> {
+    const k = this.keys.line(ticketTypeId);
+    return (await this.redis.reepoch(k.lease, k.epoch, owner, atLeast)) || undefined;
+  }
+
+  async take(ticketTypeId: number, owner: string, batchSize: number, leaseMs: number): Promise<TakeOutcome> {
+    const k = this.keys.line(ticketTypeId);
+    const reply = await this.redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, owner, batchSize, leaseMs);
+    if (reply[0] === 'lost' || reply[0] === 'empty') return { kind: reply[0] };
+    const candidates: Candidate[] = [];
+    for (let i = 2; i < reply.length; i += 2) {
+      const { userId, quantity } = parseRecord(reply[i + 1]!);
+      candidates.push({ token: reply[i]!, userId, quantity });
+    }
+    return { kind: 'batch', recovery: Number(reply[1]) === 1, candidates };
+  }
+
+  /** Records a committed batch in the line, fenced by `epoch`; publishes the changes. */
+  async settle(ticketTypeId: number, epoch: number, batch: BatchDecision): Promise<SettleOutcome> {
+    const k = this.keys.line(ticketTypeId);
+    const endsMs = batch.expiresAt.getTime();
+    const tokens = [...batch.granted, ...batch.soldOut, ...batch.waiting].map((c) => c.token);
+    const [outcome, ...revoked] = await this.redis.settle(k.tokens, k.processing, k.queue, k.served, k.epoch,
+      k.events, this.keys.holdsChannel, batch.expiresAt.toISOString(), endsMs, batch.granted.length, batch.soldOut.length, epoch, ...tokens);
+    return outcome === 'fenced' ? { kind: 'fenced' } : { kind: 'settled', revoked };
+  }
+
+  /** The processor's work list: ticket types whose line may be non-empty. */
+  async activeLines(): Promise<number[]> {
+    return (await this.redis.smembers(this.keys.active)).map(Number);
+  }
+
+  /**
+   * Takes an empty line off the work list. A join between the processor's last take and this
+   * call would be off the list with its wake already spent, so the line's length is read in the
+   * same round trip: when a buyer is there, the line goes back on the list and false says so.
+   */
+  async markIdle(ticketTypeId: number): Promise<boolean> {
+    const [, queued] = await execPipeline(this.redis.pipeline().srem(this.keys.active, ticketTypeId).llen(this.keys.line(ticketTypeId).queue));
+    if (!queued) return true;
+    await this.redis.sadd(this.keys.active, ticketTypeId);
+    return false;
+  }
+
+  /**
+   * Pausing parks the processor lease with an owner no process has and no expiry: no processor
+   * can take the lease (lease-2.lua), and one that holds it at that moment finishes its batch in
+   * flight, then fails the owner check of its next take (take-6.lua) and stops. Buyers can still
+   * join; they wait in line.
+   */
+  async pause(ticketTypeId: number): Promise<void> {
+    await this.redis.set(this.keys.line(ticketTypeId).lease, PAUSED_OWNER);
+  }
+
+  /** Lifts a pause and wakes the processors. */
+  async resume(ticketTypeId: number): Promise<void> {
+    await this.redis.resume(this.keys.line(ticketTypeId).lease, PAUSED_OWNER, this.keys.wakeChannel, ticketTypeId);
+  }
+
+  /** Each line's length, served counter and pause, in one round trip for all of them. */
+  async progress(ticketTypeIds: number[]): Promise<LineProgress[]> {
+    if (!ticketTypeIds.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ticketTypeIds) {
+      const k = this.keys.line(id);
+      pipeline.llen(k.queue).get(k.served).get(k.lease);
+    }
+    const replies = await execPipeline(pipeline);
+    return ticketTypeIds.map((_, i) => ({
+      waiting: Number(replies[3 * i] ?? 0),
+      served: Number(replies[3 * i + 1] ?? 0),
+      paused: replies[3 * i + 2] === PAUSED_OWNER,
+    }));
+  }
+}

@@ -1,0 +1,197 @@
+// The sale's operations, between the HTTP routes and the stores: join, status, confirm, cancel,
+// the organiser's figures, pause and the catalogue. Arguments and results are domain types; a
+// failure is a SaleError from the catalogue in src/domain/errors.ts.
+import type { Context } from '../context.ts';
+import { createEvent, createTicketType, getEvent, listEvents } from '../db/catalog.ts';
+import { cancelHold, confirmHold, findHold } from '../db/holds.ts';
+import { saleFigures } from '../db/sale-figures.ts';
+import { userTicketCount } from '../db/user-tickets.ts';
+import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
+import {
+  alreadyJoined, eventNotFound, notAHold, quantityTooLarge, ticketTypeNotFound, tokenNotFound, userLimitReached,
+} from '../domain/errors.ts';
+import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures.ts';
+import type { StatusReport } from '../domain/status.ts';
+import { newToken, tokenTicketType } from '../domain/token.ts';
+import { LineFigures } from './line-figures.ts';
+import { holdReport, pendingReport, recordReport } from './status.ts';
+import { TicketTypeCache } from './ticket-types.ts';
+
+export interface JoinRequest {
+  userId: string;
+  ticketTypeId: number;
+  quantity: number;
+}
+
+export interface Joined {
+  token: string;
+  ticketTypeId: number;
+  quantity: number;
+  position: number;
+}
+
+export interface JoinHooks {
+  /**
+   * Runs when the user joined this line before (a repeat, or a return after a hold ended), before
+   * anything else is decided: the per-user rate limit, which a first join does not pay for.
+   */
+  beforeRepeat?: () => Promise<void>;
+}
+
+/** A status report, with the token's place in line while pending (live streams derive later positions from it). */
+export interface Standing {
+  report: StatusReport;
+  seq?: number;
+  served?: number;
+}
+
+export interface Confirmation {
+  booking_id: number;
+  ticket_type_id: number;
+  quantity: number;
+}
+
+export class Sale {
+  /** Per line figures for waiting buyers, shared by status reads and live streams in this process. */
+  readonly figures: LineFigures;
+  private readonly ticketTypes: TicketTypeCache;
+
+  constructor(private readonly ctx: Pick<Context, 'db' | 'lines' | 'log'>) {
+    this.figures = new LineFigures(ctx.db);
+    this.ticketTypes = new TicketTypeCache(ctx.db);
+  }
+
+  /** A ticket type's rules; ticket_type_not_found when there is none. */
+  async ticketType(id: number): Promise<TicketTypeRule> {
+    const rule = await this.ticketTypes.get(id);
+    if (!rule) throw ticketTypeNotFound(id);
+    return rule;
+  }
+
+  /**
+   * Puts a buyer in line and hands out the token, once: a user already waiting or holding gets
+   * already_joined. A returning user (an earlier token ended) is first counted in PostgreSQL
+   * against the per-user cap; a first join never waits for PostgreSQL.
+   */
+  async join({ userId, ticketTypeId, quantity }: JoinRequest, hooks: JoinHooks = {}): Promise<Joined> {
+    const rule = await this.ticketType(ticketTypeId);
+    if (quantity > rule.max_per_order) throw quantityTooLarge(rule.max_per_order);
+    const token = newToken(ticketTypeId);
+    const { lines } = this.ctx;
+    let joined = await lines.join(ticketTypeId, { token, userId, quantity, stopIfReturning: true });
+    if (joined.kind !== 'joined') await hooks.beforeRepeat?.();
+    if (joined.kind === 'waiting') throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
+    if (joined.kind === 'holding') throw alreadyJoined(`holds tickets of this type until ${joined.holdEndsAt}`);
+    if (joined.kind === 'returning') {
+      // They have no live token, and the line gives them at most one, so the count cannot grow
+      // between this check and the join.
+      const taken = await userTicketCount(this.ctx.db, ticketTypeId, userId);
+      if (taken + quantity > rule.max_per_order) throw userLimitReached(rule.max_per_order, taken);
+      joined = await lines.join(ticketTypeId, { token, userId, quantity, replacing: joined.previousToken });
+      if (joined.kind !== 'joined') throw alreadyJoined('joined this line a moment ago');
+    }
+    return { token, ticketTypeId, quantity, position: Math.max(1, joined.position) };
+  }
+
+  /** The status of a token, or undefined when no such token exists. */
+  async status(token: string): Promise<StatusReport | undefined> {
+    return (await this.standing(token))?.report;
+  }
+
+  /**
+   * Pending tokens are answered from Redis alone; a live hold from its record, which carries the
+   * hold's end; anything else from PostgreSQL, which is the truth.
+   */
+  async standing(token: string): Promise<Standing | undefined> {
+    const ticketTypeId = tokenTicketType(token);
+    const line = await this.ctx.lines.readRecord(ticketTypeId, token);
+    if (line?.record.state === 'P') {
+      const { seq, quantity } = line.record;
+      this.figures.observeServed(ticketTypeId, line.served);
+      const remaining = await this.figures.remaining(ticketTypeId);
+      return { report: this.pendingReport(ticketTypeId, quantity, seq, line.served, remaining), seq, served: line.served };
+    }
+    const fromRecord = line && recordReport(ticketTypeId, line.record);
+    if (fromRecord) return { report: fromRecord };
+    const hold = await findHold(this.ctx.db, token);
+    return hold && { report: holdReport(hold) };
+  }
+
+  /** A waiting buyer's report with the line's figures (`remaining` from figures.remaining(), the estimated wait). */
+  pendingReport(ticketTypeId: number, quantity: number, seq: number, served: number, remaining: number | undefined): StatusReport {
+    const estimatedWait = (position: number) => this.figures.estimatedWait(ticketTypeId, position);
+    return pendingReport({ ticketTypeId, quantity, seq, served, remaining, estimatedWait });
+  }
+
+  /**
+   * Confirms a live hold; a repeat returns the same booking. Committed in PostgreSQL before it
+   * returns (I4); Redis is only told afterwards, so a Redis failure costs a stale record, not the booking.
+   */
+  async confirm(token: string): Promise<Confirmation> {
+    const { hold, confirmedNow } = await confirmHold(this.ctx.db, token);
+    if (!hold) {
+      const report = await this.status(token);
+      throw report ? notAHold(report.status) : tokenNotFound();
+    }
+    if (hold.status !== 'confirmed') throw notAHold(holdReport(hold).status);
+    if (confirmedNow) {
+      await this.ctx.lines.endHolds(hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
+        this.ctx.log.warn({ err: err.message, ticketTypeId: hold.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
+      );
+    }
+    return { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity };
+  }
+
+  /** A pending buyer leaves the line, or a hold's tickets go back on sale at once; a repeat does the same. */
+  async cancel(token: string): Promise<void> {
+    const ticketTypeId = tokenTicketType(token);
+    const inLine = await this.ctx.lines.cancelPending(ticketTypeId, token);
+    if (inLine === 'cancelled' || inLine === 'already_cancelled') return;
+    if (inLine === 'sold_out') throw notAHold('sold_out');
+    if (await cancelHold(this.ctx.db, token)) {
+      await this.ctx.lines.endHolds(ticketTypeId, 'cancelled', [token]);
+      return;
+    }
+    const hold = await findHold(this.ctx.db, token);
+    if (!hold) throw tokenNotFound();
+    if (hold.status !== 'cancelled') throw notAHold(holdReport(hold).status);
+  }
+
+  /** Every ticket type's stock and holds (PostgreSQL) beside its line (Redis). */
+  async stats(): Promise<TicketTypeStats[]> {
+    const stock = await saleFigures(this.ctx.db, EXPIRING_WITHIN_SECONDS);
+    const lines = await this.ctx.lines.progress(stock.map((t) => t.id));
+    return stock.map((t, i) => ({ ...t, ...lines[i]! }));
+  }
+
+  async pause(ticketTypeId: number): Promise<void> {
+    await this.ticketType(ticketTypeId);
+    await this.ctx.lines.pause(ticketTypeId);
+  }
+
+  async resume(ticketTypeId: number): Promise<void> {
+    await this.ticketType(ticketTypeId);
+    await this.ctx.lines.resume(ticketTypeId);
+  }
+
+  events(): Promise<Event[]> {
+    return listEvents(this.ctx.db);
+  }
+
+  async event(id: number): Promise<Event> {
+    const event = await getEvent(this.ctx.db, id);
+    if (!event) throw eventNotFound(id);
+    return event;
+  }
+
+  createEvent(event: NewEvent): Promise<Event> {
+    return createEvent(this.ctx.db, event);
+  }
+
+  /** A new ticket type of an event, its whole capacity available at once. */
+  async addTicketType(eventId: number, ticketType: NewTicketType): Promise<TicketType> {
+    const created = await createTicketType(this.ctx.db, eventId, ticketType);
+    if (!created) throw eventNotFound(eventId);
+    return created;
+  }
+}
