@@ -1,0 +1,25 @@
+// Rebuilding an interrupted batch's decision from its committed rows (replayCommitted in
+// src/db/holds.ts): no stock is taken twice, and every buyer gets the answer that was committed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { replayCommitted, type CommittedHold } from '../../src/db/holds.ts';
+
+const buyer = (token: string, quantity = 1) => ({ token, userId: `u-${token}`, quantity });
+const row = (token: string, status: CommittedHold['status'], at = 10_000): CommittedHold => ({ token, status, expires_at: new Date(at) });
+
+test('replay.rows-are-grants-gaps-before-the-last-are-sold-out-the-rest-wait', () => {
+  const candidates = [buyer('a'), buyer('b', 4), buyer('c'), buyer('d'), buyer('e')];
+  const outcome = replayCommitted(candidates, [row('a', 'reserved'), row('c', 'reserved')]);
+  assert.deepEqual(outcome.granted.map((c) => c.token), ['a', 'c']);
+  assert.deepEqual(outcome.soldOut.map((c) => c.token), ['b']);
+  assert.deepEqual(outcome.waiting.map((c) => c.token), ['d', 'e']);
+  assert.equal(outcome.replay, true);
+  assert.deepEqual(outcome.ended, []);
+});
+
+test('replay.holds-keep-their-committed-expiry-and-ended-ones-are-reported', () => {
+  const outcome = replayCommitted([buyer('a'), buyer('b')], [row('a', 'expired', 5_000), row('b', 'confirmed', 5_000)]);
+  assert.equal(outcome.expiresAt.getTime(), 5_000);
+  assert.deepEqual(outcome.ended, [{ token: 'a', status: 'expired' }, { token: 'b', status: 'confirmed' }]);
+  assert.deepEqual(outcome.waiting, []);
+});
