@@ -17,6 +17,8 @@ const ConfigSchema = Type.Object({
   RESERVATION_TTL_SECONDS: Integer(120, 1, 86_400),
   CLEANUP_INTERVAL_SECONDS: Integer(30, 1, 3_600),
   PROCESSOR_BATCH_SIZE: Integer(500, 1, 10_000),
+  /** How long a line's Redis keys stay after its sale is over (event started, or sold out with no live hold). */
+  LINE_RETENTION_SECONDS: Integer(86_400, 1, 31_536_000),
   ADMIN_TOKEN: Type.String({ default: '' }),
   /** POST /queue/join attempts per client address per RATE_LIMIT_WINDOW_SECONDS, shared by all API processes; 0 = off. */
   JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),

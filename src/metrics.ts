@@ -59,6 +59,7 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
   });
   const sweeps = new Counter({ name: 'boxoffice_sweeper_runs_total', help: 'Sweeps run (each releases whatever holds are due, possibly none).', registers });
   const released = new Counter({ name: 'boxoffice_sweeper_released_total', help: 'Expired holds released by the sweeper.', registers });
+  const purged = new Counter({ name: 'boxoffice_lines_purged_total', help: 'Finished lines whose Redis keys were removed after their retention.', registers });
   const sweepSeconds = new Histogram({ name: 'boxoffice_sweeper_run_duration_seconds', help: 'Time of one sweep.', buckets: SECONDS, registers });
   const http = new Histogram({
     name: 'boxoffice_http_request_duration_seconds',
@@ -114,6 +115,9 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
         sweeps.inc();
         released.inc(report.released);
         sweepSeconds.observe(report.ms / 1000);
+      },
+      onPurge() {
+        purged.inc();
       },
     },
     observeRequest(req, reply) {

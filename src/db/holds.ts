@@ -44,8 +44,10 @@ export async function admitBatch(
   if (!row) return undefined;
 
   if (recovery) {
-    const { rows } = await client.query<CommittedHold>(
-      'SELECT token, status, expires_at FROM reservations WHERE token = ANY($1::text[])',
+    const { rows } = await client.query<CommittedDecision>(
+      `SELECT token, status, expires_at FROM reservations WHERE token = ANY($1::text[])
+       UNION ALL
+       SELECT token, 'sold_out', NULL FROM line_exits WHERE token = ANY($1::text[]) AND outcome = 'sold_out'`,
       [candidates.map((c) => c.token)],
     );
     if (rows.length) return replayCommitted(candidates, rows);
@@ -85,7 +87,22 @@ export async function admitBatch(
       [fresh.map((c) => c.token), ticketTypeId, fresh.map((c) => c.userId), fresh.map((c) => c.quantity), row.expires_at],
     );
   }
+  if (outcome.soldOut.length) await recordExits(client, ticketTypeId, 'sold_out', outcome.soldOut);
   return outcome;
+}
+
+/**
+ * Records buyers who left the line without a hold, so that PostgreSQL can answer for their tokens
+ * once the line's Redis keys are gone. A repeat is harmless; returns how many were new.
+ */
+export async function recordExits(q: Queryable, ticketTypeId: number, outcome: LineExit['outcome'], buyers: Candidate[]): Promise<number> {
+  const { rowCount } = await q.query(
+    `INSERT INTO line_exits (token, ticket_type_id, user_id, quantity, outcome)
+     SELECT t, $2, u, q, $5 FROM unnest($1::text[], $3::text[], $4::int[]) AS x (t, u, q)
+     ON CONFLICT (token) DO NOTHING`,
+    [buyers.map((c) => c.token), ticketTypeId, buyers.map((c) => c.userId), buyers.map((c) => c.quantity), outcome],
+  );
+  return rowCount ?? 0;
 }
 
 /** The epoch of the processor that last admitted buyers of this ticket type. */
@@ -94,38 +111,40 @@ export async function processorEpoch(q: Queryable, ticketTypeId: number): Promis
   return rows[0]?.processor_epoch ?? 0;
 }
 
-export interface CommittedHold {
+/** A committed decision about one buyer of a batch: a hold row, or a sold-out exit (no expiry). */
+export interface CommittedDecision {
   token: string;
-  status: HoldStatus;
-  expires_at: Date;
+  status: HoldStatus | 'sold_out';
+  expires_at: Date | null;
 }
 
 /**
  * The decision of an interrupted batch that committed, rebuilt from its rows rather than taken
  * again, so that its holds keep the expiry their rows have (a fresh batch's is later: status would
- * say reserved after the hold ran out) and holds that ended meanwhile are reported as ended. Its
- * grants are the tokens with a row (one INSERT, so one expiry); a buyer before its last grant
- * without a row was sold out (a waiting buyer ends a batch); buyers after it go back to the head of
- * the line, for the next batch.
+ * say reserved after the hold ran out) and holds that ended meanwhile are reported as ended. The
+ * batch decided a prefix of its buyers, each with a row (a hold, or a sold-out exit: one
+ * transaction wrote both); a waiting buyer ended it, so the buyers after the last row go back to
+ * the head of the line, for the next batch.
  */
-export function replayCommitted(candidates: Candidate[], rows: CommittedHold[]): AdmitOutcome {
+export function replayCommitted(candidates: Candidate[], rows: CommittedDecision[]): AdmitOutcome {
   const committed = new Map(rows.map((r) => [r.token, r]));
   let last = candidates.length - 1;
   while (!committed.has(candidates[last]!.token)) last--;
+  const holdEnds = rows.flatMap((r) => (r.expires_at ? [r.expires_at.getTime()] : []));
   const outcome: AdmitOutcome = {
     granted: [], soldOut: [], waiting: candidates.slice(last + 1), replay: true, ended: [],
-    expiresAt: new Date(Math.max(...rows.map((r) => r.expires_at.getTime()))),
+    // A batch that only told buyers sold_out has no hold to take an end from; nothing will read it.
+    expiresAt: new Date(holdEnds.length ? Math.max(...holdEnds) : 0),
   };
   for (const c of candidates.slice(0, last + 1)) {
-    const hold = committed.get(c.token);
-    if (!hold) {
+    const decision = committed.get(c.token);
+    // No row at all: a batch committed before sold-out exits were recorded (an upgrade mid-crash).
+    if (!decision || decision.status === 'sold_out') {
       outcome.soldOut.push(c);
       continue;
     }
     outcome.granted.push(c);
-    if (hold.status !== 'reserved') {
-      outcome.ended.push({ token: c.token, status: hold.status });
-    }
+    if (decision.status !== 'reserved') outcome.ended.push({ token: c.token, status: decision.status });
   }
   return outcome;
 }
@@ -183,6 +202,13 @@ export interface HoldView {
   booking_id: number | null;
 }
 
+/** A buyer who left the line without a hold (line_exits). */
+export interface LineExit {
+  ticket_type_id: number;
+  quantity: number;
+  outcome: 'sold_out' | 'cancelled';
+}
+
 export async function findHold(q: Queryable, token: string): Promise<HoldView | undefined> {
   const { rows } = await q.query<HoldView>(
     `SELECT r.id, r.ticket_type_id, r.quantity, r.status, r.expires_at, r.confirmed_at, b.id AS booking_id
@@ -220,4 +246,15 @@ export async function cancelHold(q: Queryable, token: string): Promise<boolean> 
     [token],
   );
   return rowCount === 1;
+}
+
+/**
+ * How a token left its line, from PostgreSQL alone: its hold, or its exit without one (a buyer
+ * who cancelled a hold also left an exit row when the cancel raced admission; the hold wins).
+ */
+export async function findDeparture(q: Queryable, token: string): Promise<{ hold: HoldView } | { exit: LineExit } | undefined> {
+  const hold = await findHold(q, token);
+  if (hold) return { hold };
+  const { rows } = await q.query<LineExit>('SELECT ticket_type_id, quantity, outcome FROM line_exits WHERE token = $1', [token]);
+  return rows[0] && { exit: rows[0] };
 }

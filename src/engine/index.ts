@@ -1,11 +1,14 @@
-// The background work of ROLE=worker (and all): processor and sweeper, woken over Redis pub/sub.
+// The background work of ROLE=worker (and all): processor and sweeper, woken over Redis pub/sub,
+// and the removal of finished lines' keys.
 import type { Context } from '../context.ts';
 import { Processor, type BatchReport } from './processor.ts';
+import { Retention, type PurgeReport } from './retention.ts';
 import { Sweeper, type SweepReport } from './sweeper.ts';
 
 export interface EngineHooks {
   onBatch?: (report: BatchReport) => void;
   onSweep?: (report: SweepReport) => void;
+  onPurge?: (report: PurgeReport) => void;
 }
 
 export interface Engine {
@@ -17,6 +20,7 @@ export interface Engine {
 export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promise<Engine> {
   const processor = new Processor(ctx, hooks.onBatch);
   const sweeper = new Sweeper(ctx, hooks.onSweep);
+  const retention = new Retention(ctx, hooks.onPurge);
   const subscriber = ctx.redis.duplicate({ maxRetriesPerRequest: null });
   subscriber.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'Redis subscriber error'));
   subscriber.on('message', (channel: string, message: string) => {
@@ -26,11 +30,12 @@ export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promis
   await subscriber.subscribe(ctx.keys.wakeChannel, ctx.keys.holdsChannel);
   await processor.start();
   sweeper.start();
+  retention.start();
   return {
     processor,
     sweeper,
     async stop() {
-      await Promise.all([processor.stop(), sweeper.stop()]);
+      await Promise.all([processor.stop(), sweeper.stop(), retention.stop()]);
       subscriber.disconnect();
     },
   };

@@ -21,9 +21,10 @@ export interface ScriptCommands {
   resume(...args: Arg[]): Promise<number>;
   take(...args: Arg[]): Promise<string[]>;
   settle(...args: Arg[]): Promise<string[]>;
-  cancel(...args: Arg[]): Promise<string | null>;
+  cancel(...args: Arg[]): Promise<[string, string, string] | null>;
   endHolds(...args: Arg[]): Promise<number>;
   countHit(...args: Arg[]): Promise<[number, number]>;
+  purge(...args: Arg[]): Promise<number>;
 }
 
 export type RedisClient = Redis & ScriptCommands;

@@ -13,6 +13,8 @@ export interface LineKeys {
   lease: string;
   epoch: string;
   awake: string;
+  /** Set when the line's keys went after its sale: later joins check the per-user cap in PostgreSQL. */
+  purged: string;
   /** Pub/sub channel: every change of a token of this ticket type, and the served counter. */
   events: string;
 }
@@ -43,6 +45,7 @@ export function createKeys(prefix: string): Keys {
         lease: `${base}:lease`,
         epoch: `${base}:epoch`,
         awake: `${base}:awake`,
+        purged: `${base}:purged`,
         events: `${base}:events`,
       };
     },

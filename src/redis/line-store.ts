@@ -17,9 +17,9 @@ export interface JoinRequest {
   /** The user's previous token, whose hold has ended: replaced only while it is still the user's token. */
   replacing?: string;
   /**
-   * Do not join a user who joined this line before and has no live token: the outcome 'returning'
-   * tells the caller to count their tickets in PostgreSQL first (the per-user cap), then join
-   * again replacing that token.
+   * Do not join a user who joined this line before and has no live token, or any user new to a
+   * purged line: the outcome 'returning' tells the caller to count their tickets in PostgreSQL
+   * first (the per-user cap), then join again replacing that token.
    */
   stopIfReturning?: boolean;
 }
@@ -28,6 +28,7 @@ export type JoinOutcome =
   | { kind: 'joined'; position: number }
   | { kind: 'waiting'; token: string; position: number; quantity: number }
   | { kind: 'holding'; token: string; holdEndsAt: string; quantity: number }
+  /** previousToken: '' when the line was purged and Redis no longer knows the user's past. */
   | { kind: 'returning'; previousToken: string };
 
 export type TakeOutcome =
@@ -50,7 +51,10 @@ export type SettleOutcome =
   /** A newer lease holder exists; it replays this batch from PostgreSQL. */
   | { kind: 'fenced' };
 
-export type CancelOutcome = 'cancelled' | 'already_cancelled' | 'sold_out' | 'left_line' | 'unknown';
+export type CancelOutcome =
+  /** who: the buyer who left, to be recorded in PostgreSQL. */
+  | { kind: 'cancelled' | 'already_cancelled'; who: Candidate }
+  | { kind: 'sold_out' | 'left_line' | 'unknown' };
 
 export class LineStore {
   constructor(
@@ -60,7 +64,7 @@ export class LineStore {
 
   async join(ticketTypeId: number, req: JoinRequest): Promise<JoinOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const reply = await this.redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake,
+    const reply = await this.redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged,
       req.token, req.userId, req.quantity, this.keys.wakeChannel, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0');
     switch (reply[0]) {
       case 'joined':
@@ -89,9 +93,20 @@ export class LineStore {
   /** A pending buyer leaves the line; what the token was otherwise. */
   async cancelPending(ticketTypeId: number, token: string): Promise<CancelOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const before = (await this.redis.cancel(k.tokens, k.served, token, k.events)) as TokenRecord['state'] | null;
-    if (before === null) return 'unknown';
-    return ({ P: 'cancelled', C: 'already_cancelled', S: 'sold_out', R: 'left_line', E: 'left_line' } as const)[before];
+    const reply = await this.redis.cancel(k.tokens, k.served, token, k.events);
+    if (!reply) return { kind: 'unknown' };
+    const [before, quantity, userId] = reply;
+    const who = { token, userId, quantity: Number(quantity) };
+    switch (before as TokenRecord['state']) {
+      case 'P':
+        return { kind: 'cancelled', who };
+      case 'C':
+        return { kind: 'already_cancelled', who };
+      case 'S':
+        return { kind: 'sold_out' };
+      default:
+        return { kind: 'left_line' };
+    }
   }
 
   /** After holds ended in PostgreSQL: marks their records ended, tells watchers, wakes the processor. */
@@ -174,6 +189,42 @@ export class LineStore {
   /** Lifts a pause and wakes the processors. */
   async resume(ticketTypeId: number): Promise<void> {
     await this.redis.resume(this.keys.line(ticketTypeId).lease, PAUSED_OWNER, this.keys.wakeChannel, ticketTypeId);
+  }
+
+  /**
+   * The buyers who left a line without a hold (sold out, or cancelled while waiting), read from
+   * its records a page at a time (HSCAN), for a last check before the line's keys go.
+   */
+  async *departures(ticketTypeId: number): AsyncGenerator<{ outcome: 'sold_out' | 'cancelled'; buyers: Candidate[] }> {
+    const { tokens } = this.keys.line(ticketTypeId);
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.hscan(tokens, cursor, 'COUNT', 1_000);
+      cursor = next;
+      const soldOut: Candidate[] = [];
+      const cancelled: Candidate[] = [];
+      for (let i = 0; i < page.length; i += 2) {
+        const { state, userId, quantity } = parseRecord(page[i + 1]!);
+        if (state === 'S') soldOut.push({ token: page[i]!, userId, quantity });
+        if (state === 'C') cancelled.push({ token: page[i]!, userId, quantity });
+      }
+      if (soldOut.length) yield { outcome: 'sold_out', buyers: soldOut };
+      if (cancelled.length) yield { outcome: 'cancelled', buyers: cancelled };
+    } while (cursor !== '0');
+  }
+
+  /** Whether the line has any key left (a record, its counters). */
+  async exists(ticketTypeId: number): Promise<boolean> {
+    const k = this.keys.line(ticketTypeId);
+    return (await this.redis.exists(k.tokens, k.seq)) > 0;
+  }
+
+  /** Removes a finished line's keys; false while somebody is in line or being admitted. */
+  async purge(ticketTypeId: number): Promise<boolean> {
+    const k = this.keys.line(ticketTypeId);
+    const removed = await this.redis.purge(k.queue, k.processing, k.seq, k.served, k.users, k.tokens, k.awake, k.epoch, k.purged);
+    if (removed) await this.redis.srem(this.keys.active, ticketTypeId);
+    return removed === 1;
   }
 
   /** Each line's length, served counter and pause, in one round trip for all of them. */

@@ -3,7 +3,7 @@
 // failure is a SaleError from the catalogue in src/domain/errors.ts.
 import type { Context } from '../context.ts';
 import { createEvent, createTicketType, getEvent, listEvents } from '../db/catalog.ts';
-import { cancelHold, confirmHold, findHold } from '../db/holds.ts';
+import { cancelHold, confirmHold, findDeparture, recordExits } from '../db/holds.ts';
 import { saleFigures } from '../db/sale-figures.ts';
 import { userTicketCount } from '../db/user-tickets.ts';
 import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
@@ -83,14 +83,19 @@ export class Sale {
     if (joined.kind === 'waiting') throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     if (joined.kind === 'holding') throw alreadyJoined(`holds tickets of this type until ${joined.holdEndsAt}`);
     if (joined.kind === 'returning') {
-      // They have no live token, and the line gives them at most one, so the count cannot grow
-      // between this check and the join.
-      const taken = await userTicketCount(this.ctx.db, ticketTypeId, userId);
-      if (taken + quantity > rule.max_per_order) throw userLimitReached(rule.max_per_order, taken);
+      // They have no live token (or the line was purged after its sale, and Redis cannot tell),
+      // and the line gives them at most one, so the count cannot grow between this check and the join.
+      await this.checkUserCap(rule, userId, quantity);
       joined = await lines.join(ticketTypeId, { token, userId, quantity, replacing: joined.previousToken });
       if (joined.kind !== 'joined') throw alreadyJoined('joined this line a moment ago');
     }
     return { token, ticketTypeId, quantity, position: Math.max(1, joined.position) };
+  }
+
+  /** A user may hold or have bought at most max_per_order tickets of a ticket type in all. */
+  private async checkUserCap(rule: TicketTypeRule, userId: string, quantity: number): Promise<void> {
+    const taken = await userTicketCount(this.ctx.db, rule.id, userId);
+    if (taken + quantity > rule.max_per_order) throw userLimitReached(rule.max_per_order, taken);
   }
 
   /** The status of a token, or undefined when no such token exists. */
@@ -113,8 +118,12 @@ export class Sale {
     }
     const fromRecord = line && recordReport(ticketTypeId, line.record);
     if (fromRecord) return { report: fromRecord };
-    const hold = await findHold(this.ctx.db, token);
-    return hold && { report: holdReport(hold) };
+    // A hold that ended or ran out, or a line whose keys are gone after its sale (retention).
+    const departed = await findDeparture(this.ctx.db, token);
+    if (!departed) return undefined;
+    if ('hold' in departed) return { report: holdReport(departed.hold) };
+    const { exit } = departed;
+    return { report: { status: exit.outcome, ticket_type_id: exit.ticket_type_id, quantity: exit.quantity } };
   }
 
   /** A waiting buyer's report with the line's figures (`remaining` from figures.remaining(), the estimated wait). */
@@ -142,19 +151,27 @@ export class Sale {
     return { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity };
   }
 
-  /** A pending buyer leaves the line, or a hold's tickets go back on sale at once; a repeat does the same. */
+  /**
+   * A pending buyer leaves the line, or a hold's tickets go back on sale at once; a repeat does the
+   * same. A buyer who leaves the line is recorded in PostgreSQL before the answer (a repeat records
+   * what a crash in between missed), so the token's status outlives the line's Redis keys.
+   */
   async cancel(token: string): Promise<void> {
     const ticketTypeId = tokenTicketType(token);
     const inLine = await this.ctx.lines.cancelPending(ticketTypeId, token);
-    if (inLine === 'cancelled' || inLine === 'already_cancelled') return;
-    if (inLine === 'sold_out') throw notAHold('sold_out');
+    if (inLine.kind === 'cancelled' || inLine.kind === 'already_cancelled') {
+      await recordExits(this.ctx.db, ticketTypeId, 'cancelled', [inLine.who]);
+      return;
+    }
+    if (inLine.kind === 'sold_out') throw notAHold('sold_out');
     if (await cancelHold(this.ctx.db, token)) {
       await this.ctx.lines.endHolds(ticketTypeId, 'cancelled', [token]);
       return;
     }
-    const hold = await findHold(this.ctx.db, token);
-    if (!hold) throw tokenNotFound();
-    if (hold.status !== 'cancelled') throw notAHold(holdReport(hold).status);
+    const departed = await findDeparture(this.ctx.db, token);
+    if (!departed) throw tokenNotFound();
+    const status = 'hold' in departed ? holdReport(departed.hold).status : departed.exit.outcome;
+    if (status !== 'cancelled') throw notAHold(status);
   }
 
   /** Every ticket type's stock and holds (PostgreSQL) beside its line (Redis). */

@@ -91,11 +91,12 @@ test('cancel.racing-admission-leaves-no-hold-and-no-leak', { timeout: 30_000 }, 
 
 test('cancel.while-admission-is-in-flight-revokes-the-hold', async () => {
   const tt = await h.ticketType(5);
-  // Hold the ticket type's row: the processor takes the buyer and then waits on the lock.
+  // Hold the ticket type's row as an admission does (an UPDATE of no key column): the processor
+  // takes the buyer and then waits on the lock; the cancel's foreign-key check does not.
   const blocker = await h.ctx.db.pool.connect();
   try {
     await blocker.query('BEGIN');
-    await blocker.query('SELECT 1 FROM ticket_types WHERE id = $1 FOR UPDATE', [tt]);
+    await blocker.query('SELECT 1 FROM ticket_types WHERE id = $1 FOR NO KEY UPDATE', [tt]);
     const [token] = (await joinInOrder(app, tt, 1, 'in-flight')) as [string];
     const k = h.ctx.keys.line(tt);
     await until(async () => (await h.ctx.redis.llen(k.processing)) === 1, { what: 'the batch taken' });

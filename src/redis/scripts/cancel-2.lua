@@ -1,11 +1,13 @@
 -- A pending buyer leaves the line: the token is marked C and dropped when the processor reaches it.
 -- Input:  KEYS[1] tokens  KEYS[2] served  ARGV[1] token  ARGV[2] events channel
--- Output: the token's state letter before the call (P when it was cancelled here), or false if unknown.
+-- Output: {state letter before the call, quantity, user id} (P when it was cancelled here), or
+--         false if the token is unknown.
 --- @include "record"
 local seq, qty, state, _, user = readRecord(redis.call('HGET', KEYS[1], ARGV[1]))
 if not seq then return false end
-if state ~= 'P' then return state end
-writeRecord(KEYS[1], ARGV[1], seq, qty, 'C', user)
-local served = tonumber(redis.call('GET', KEYS[2]) or '0')
-redis.call('PUBLISH', ARGV[2], cjson.encode({served = served, changes = {[ARGV[1]] = 'cancelled'}}))
-return 'P'
+if state == 'P' then
+  writeRecord(KEYS[1], ARGV[1], seq, qty, 'C', user)
+  local served = tonumber(redis.call('GET', KEYS[2]) or '0')
+  redis.call('PUBLISH', ARGV[2], cjson.encode({served = served, changes = {[ARGV[1]] = 'cancelled'}}))
+end
+return {state, qty, user}

@@ -1,5 +1,6 @@
 -- Appends a buyer to the line, unless the user already waits or holds tickets of this ticket type.
 -- Input:  KEYS[1] queue  KEYS[2] seq  KEYS[3] served  KEYS[4] users  KEYS[5] tokens  KEYS[6] awake
+--         KEYS[7] purged (set when the line's keys went after its sale: see purge-9.lua)
 --         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] wake channel
 --         ARGV[5] ticket type id  ARGV[6] the user's previous token, whose hold has ended, to be
 --         replaced ('' for none)  ARGV[7] '1' to stop at a returning user instead of joining them
@@ -8,8 +9,9 @@
 --                                           work list)
 --         {'waiting', token, position, qty} the user waits in line with this token
 --         {'holding', token, hold end ms, qty} the user holds tickets with this token
---         {'returning', token}              a returning user (their last token ended) and
---                                           ARGV[7] = '1': nothing changed
+--         {'returning', token}              a returning user (their last token ended, or ''
+--                                           when the line was purged and Redis no longer knows)
+--                                           and ARGV[7] = '1': nothing changed
 -- `users` maps every user who joined to their latest token, so it also tells returning users
 -- (the per-user cap) apart. ARGV[6] is replaced only while it is still the user's token, so two
 -- concurrent re-joins make one token, not two. Wakes the processor only when it went idle.
@@ -26,6 +28,8 @@ if existing and existing ~= ARGV[6] then
     if tonumber(ends) > now[1] * 1000 + math.floor(now[2] / 1000) then return {'holding', existing, ends, tonumber(qty)} end
   end
   if ARGV[7] == '1' then return {'returning', existing} end
+elseif not existing and ARGV[7] == '1' and redis.call('EXISTS', KEYS[7]) == 1 then
+  return {'returning', ''}
 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('RPUSH', KEYS[1], ARGV[1])
