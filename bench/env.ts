@@ -144,8 +144,10 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
         LOG_LEVEL: options.logLevel,
         PROCESSOR_BATCH_SIZE: String(options.batchSize),
         // All load comes from one address, standing for thousands of buyers': the per-address
-        // join limit would turn it away. The per-user limit stays on, as in production.
+        // limits would turn it away. The per-user limit stays on, as in production.
         JOIN_LIMIT_PER_IP: '0',
+        STATUS_LIMIT_PER_IP: '0',
+        ACTION_LIMIT_PER_IP: '0',
         ...o.env,
         ...options.serverEnv,
       },

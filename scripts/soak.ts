@@ -100,8 +100,10 @@ export async function runSoak({ seconds, agents = 40, print = () => undefined }:
     REDIS_KEY_PREFIX: `soak:${randomBytes(4).toString('hex')}:`,
     LOG_LEVEL: 'info',
     RESERVATION_TTL_SECONDS: String(TTL_SECONDS),
-    // Every buyer comes from this machine's address: the per-address limit would throttle the load.
+    // Every buyer comes from this machine's address: the per-address limits would throttle the load.
     JOIN_LIMIT_PER_IP: '0',
+    STATUS_LIMIT_PER_IP: '0',
+    ACTION_LIMIT_PER_IP: '0',
   });
   await ensureDatabase(config.DATABASE_URL);
   const ctx = createContext(parseConfig({ ...configEnv(config), LOG_LEVEL: 'silent' }));

@@ -11,6 +11,10 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/boxoffice', pattern: '^postgres(ql)?://' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  /** Longest wait for PostgreSQL (a connection, or a statement's reply): past it the request answers 503. */
+  DATABASE_TIMEOUT_MS: Integer(3_000, 100, 60_000),
+  /** Longest wait for a Redis reply: past it the request answers 503. */
+  REDIS_TIMEOUT_MS: Integer(2_000, 100, 60_000),
   /** Prepended to every Redis key and channel, so that several deployments (or test runs) share one Redis. */
   REDIS_KEY_PREFIX: Type.String({ default: '', pattern: '^[A-Za-z0-9_:.-]*$' }),
   ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], { default: 'all' }),
@@ -24,7 +28,17 @@ const ConfigSchema = Type.Object({
   JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),
   /** POST /queue/join attempts per user id per window after the user's first join (repeats, returns); 0 = off. */
   JOIN_LIMIT_PER_USER: Integer(10, 0, 1_000_000),
+  /** GET /reservation/status requests per client address per window, shared by all API processes; 0 = off. */
+  STATUS_LIMIT_PER_IP: Integer(300, 0, 1_000_000),
+  /** POST /reservation/confirm and /reservation/cancel requests per client address per window; 0 = off. */
+  ACTION_LIMIT_PER_IP: Integer(60, 0, 1_000_000),
   RATE_LIMIT_WINDOW_SECONDS: Integer(10, 1, 3_600),
+  /** Open GET /queue/stream connections per client address, per process. */
+  STREAM_LIMIT_PER_IP: Integer(20, 1, 1_000_000),
+  /** Open GET /queue/stream connections per process. */
+  STREAM_LIMIT: Integer(10_000, 1, 1_000_000),
+  /** Requests one process works on at once (streams apart); past it a request is refused at once with 503. */
+  MAX_CONCURRENT_REQUESTS: Integer(1_000, 1, 1_000_000),
   /** Behind a reverse proxy: "true" or the proxies' addresses (comma-separated, CIDR allowed), so that the per-address limit sees the buyer. */
   TRUST_PROXY: Type.String({ default: '', pattern: '^(true|false|[0-9A-Fa-f.:/, ]*)$' }),
   LOG_LEVEL: Type.Union(

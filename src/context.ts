@@ -23,8 +23,8 @@ export interface Context {
 }
 
 export function createContext(config: Config, log: Logger = createLogger(config)): Context {
-  const db = createDb(config.DATABASE_URL, log);
-  const redis = createRedis(config.REDIS_URL);
+  const db = createDb(config.DATABASE_URL, log, { timeoutMs: config.DATABASE_TIMEOUT_MS });
+  const redis = createRedis(config.REDIS_URL, { commandTimeout: config.REDIS_TIMEOUT_MS, connectTimeout: config.REDIS_TIMEOUT_MS });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
   const keys = createKeys(config.REDIS_KEY_PREFIX);
   return {
@@ -33,7 +33,7 @@ export function createContext(config: Config, log: Logger = createLogger(config)
     db,
     redis,
     keys,
-    lines: new LineStore(redis, keys),
+    lines: new LineStore(redis, keys, config.REDIS_TIMEOUT_MS),
     instanceId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     async close() {
       redis.disconnect();

@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { createContext } from './context.ts';
 import { createLogger } from './log.ts';
-import { ensureDatabase, migrate } from './db/migrate.ts';
+import { migrateDatabase } from './db/migrate.ts';
 import { buildApp } from './api/app.ts';
 import { startEngine } from './engine/index.ts';
 import { createMetrics } from './metrics.ts';
@@ -17,10 +17,9 @@ try {
   process.exit(2);
 }
 const log = createLogger(config);
-await ensureDatabase(config.DATABASE_URL);
-const ctx = createContext(config, log);
-const applied = await migrate(ctx.db);
+const applied = await migrateDatabase(config.DATABASE_URL, log);
 if (applied.length) log.info({ applied }, 'migrations applied');
+const ctx = createContext(config, log);
 
 const sale = new Sale(ctx);
 // One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.

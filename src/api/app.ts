@@ -19,6 +19,7 @@ import { reservationRoutes } from './routes/reservation.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { webRoutes } from './routes/web.ts';
 import { registerSecurity, trustProxy } from './security.ts';
+import { registerConcurrencyLimit } from './shedding.ts';
 
 export interface AppOptions {
   /** Request logs; false for none (tests). Defaults to the context's logger. */
@@ -55,6 +56,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     await app.register(metricsRoutes, { ...deps, metrics });
     return app;
   }
+  // First of all hooks: a request refused for load costs nothing else (no rate limit round trip).
+  registerConcurrencyLimit(app, ctx.config.MAX_CONCURRENT_REQUESTS);
   await registerSecurity(app, ctx);
   await registerDocs(app);
 

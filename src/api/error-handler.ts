@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SaleError } from '../domain/errors.ts';
-import { errorBody, HttpError, SALE_ERROR_STATUS } from './errors.ts';
+import { errorBody, HttpError, RETRY_AFTER_SECONDS, SALE_ERROR_STATUS } from './errors.ts';
 
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -19,14 +19,14 @@ export function isUnavailable(err: Error & { code?: string }): boolean {
   if (err.code && (/^(08|57P0)/.test(err.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code))) {
     return true;
   }
-  return /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable/.test(
-    err.message,
-  );
+  // The last two are our own timeouts (REDIS_TIMEOUT_MS, DATABASE_TIMEOUT_MS): a hung server.
+  return /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out|Query read timeout/
+    .test(err.message);
 }
 
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
-  if (err instanceof SaleError) return reply.code(SALE_ERROR_STATUS[err.code]).send(errorBody(err.code, err.message));
-  if (err instanceof HttpError) return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+  if (err instanceof SaleError) return send(reply, SALE_ERROR_STATUS[err.code], err.code, err.message);
+  if (err instanceof HttpError) return send(reply, err.statusCode, err.code, err.message, err.retryAfterSeconds);
   if (err.validation) return reply.code(400).send(errorBody('invalid_request', err.message));
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     const code = FASTIFY_CODES[err.code] ?? (err.statusCode === 429 ? 'rate_limited' : 'bad_request');
@@ -34,10 +34,17 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
   }
   if (isUnavailable(err)) {
     req.log.warn({ err: err.message }, 'backing service unavailable');
-    return reply.code(503).send(errorBody('service_unavailable', 'A backing service is unavailable; try again in a few seconds.'));
+    return send(reply, 503, 'service_unavailable', 'A backing service is unavailable; try again in a few seconds.');
   }
   req.log.error({ err }, 'request failed');
   return reply.code(500).send(errorBody('internal_error', 'Something went wrong on our side; it has been logged.'));
+}
+
+/** Every 503 says when to come back (the rate limits set their own Retry-After on a 429). */
+function send(reply: FastifyReply, status: number, code: string, message: string, retryAfterSeconds?: number) {
+  const retryAfter = retryAfterSeconds ?? (status === 503 ? RETRY_AFTER_SECONDS : undefined);
+  if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+  return reply.code(status).send(errorBody(code, message));
 }
 
 const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {

@@ -21,6 +21,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Sent as Retry-After; every 503 has one (RETRY_AFTER_SECONDS unless given). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -29,6 +31,12 @@ export class HttpError extends Error {
 export const adminDisabled = () => new HttpError(403, 'admin_disabled', 'The admin API is off: set ADMIN_TOKEN to enable it.');
 export const unauthorized = () => new HttpError(401, 'unauthorized', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".');
 export const rateLimited = (message: string, seconds: number) => new HttpError(429, 'rate_limited', `${message} Try again in ${seconds} s.`);
+/** Seconds a client is told to wait (Retry-After) when a backing service is down or the process is full. */
+export const RETRY_AFTER_SECONDS = 2;
+
+export const overloaded = (what: string) => new HttpError(503, 'overloaded', `${what}; try again in a few seconds.`);
+export const tooManyStreams = () => new HttpError(429, 'too_many_streams',
+  'Too many live streams are open from this network address; close one, or poll the status instead.', RETRY_AFTER_SECONDS);
 export const unsupportedEncoding = () =>
   new HttpError(415, 'unsupported_content_encoding', 'Send the request body uncompressed, without Content-Encoding.');
 

@@ -66,28 +66,36 @@ export async function registerSecurity(app: FastifyInstance, ctx: Context): Prom
 type Check = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /**
- * The two limits of POST /queue/join: per client address (an onRequest hook) and per user id.
- * Over a limit: 429 with Retry-After and the JSON error. A limit of 0 is off (undefined here).
+ * A fixed-window limit counted in Redis (every API process counts against the same limit), keyed
+ * by `keyOf`. Over it: 429 with Retry-After and the JSON error. A limit of 0 is off (undefined).
+ */
+function limiter(app: FastifyInstance, config: Config, max: number, keyOf: (req: FastifyRequest) => string, message: string): Check | undefined {
+  if (max === 0) return undefined;
+  const check = app.createRateLimit({ max, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000, keyGenerator: keyOf });
+  return async (req, reply) => {
+    const limit = await check(req);
+    if (limit.isAllowed) return;
+    reply.header('x-ratelimit-limit', limit.max).header('x-ratelimit-remaining', limit.remaining);
+    if (!limit.isExceeded) return;
+    const seconds = Math.max(1, limit.ttlInSeconds);
+    reply.header('retry-after', seconds);
+    throw rateLimited(message, seconds);
+  };
+}
+
+/** A limit per client address on the requests of one kind (`name`), for an onRequest hook. */
+export function addressLimit(app: FastifyInstance, config: Config, name: string, max: number, message: string): Check | undefined {
+  return limiter(app, config, max, (req) => `${name}:ip:${normalizeIP(req.ip)}`, message);
+}
+
+/**
+ * The two limits of POST /queue/join: per client address (an onRequest hook, before the body is
+ * parsed) and per user id (once the join found the user in line or returning).
  */
 export function joinLimits(app: FastifyInstance, config: Config): { perAddress?: Check; perUser?: Check } {
-  const windowMs = config.RATE_LIMIT_WINDOW_SECONDS * 1000;
-  const limiter = (max: number, keyOf: (req: FastifyRequest) => string, message: string): Check | undefined => {
-    if (max === 0) return undefined;
-    const check = app.createRateLimit({ max, timeWindow: windowMs, keyGenerator: keyOf });
-    return async (req, reply) => {
-      const limit = await check(req);
-      if (limit.isAllowed) return;
-      reply.header('x-ratelimit-limit', limit.max).header('x-ratelimit-remaining', limit.remaining);
-      if (!limit.isExceeded) return;
-      const seconds = Math.max(1, limit.ttlInSeconds);
-      reply.header('retry-after', seconds);
-      throw rateLimited(message, seconds);
-    };
-  };
   return {
-    perAddress: limiter(config.JOIN_LIMIT_PER_IP, (req) => `join:ip:${normalizeIP(req.ip)}`,
-      'Too many join requests from this network address.'),
-    perUser: limiter(config.JOIN_LIMIT_PER_USER, (req) => `join:user:${(req.body as { user_id: string }).user_id}`,
+    perAddress: addressLimit(app, config, 'join', config.JOIN_LIMIT_PER_IP, 'Too many join requests from this network address.'),
+    perUser: limiter(app, config, config.JOIN_LIMIT_PER_USER, (req) => `join:user:${(req.body as { user_id: string }).user_id}`,
       'Too many join requests for this user.'),
   };
 }

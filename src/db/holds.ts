@@ -220,30 +220,34 @@ export async function findHold(q: Queryable, token: string): Promise<HoldView | 
 
 /**
  * Confirms a live hold and books it, in one statement: a hold that is expired (even if not yet
- * swept) or already confirmed is left alone, so concurrent confirms create one booking (I2).
- * Returns the hold as it stands afterwards, and whether this call confirmed it.
+ * swept) or already confirmed is left alone, so concurrent confirms create one booking (I2); so is
+ * every hold once the statement runs past db.deadline(). Returns the hold as it stands afterwards.
  */
-export async function confirmHold(db: Db, token: string): Promise<{ hold?: HoldView; confirmedNow: boolean }> {
-  const { rowCount } = await db.query(
+export async function confirmHold(db: Db, token: string): Promise<HoldView | undefined> {
+  await db.query(
     `WITH confirmed AS (
        UPDATE reservations SET status = 'confirmed', confirmed_at = now()
-       WHERE token = $1 AND status = 'reserved' AND expires_at > now()
+       WHERE token = $1 AND status = 'reserved' AND expires_at > now() AND statement_timestamp() < coalesce($2::timestamptz, 'infinity')
        RETURNING id)
      INSERT INTO ticket_bookings (reservation_id) SELECT id FROM confirmed`,
-    [token],
+    [token, db.deadline()],
   );
-  return { hold: await findHold(db, token), confirmedNow: rowCount === 1 };
+  return findHold(db, token);
 }
 
-/** Cancels a live hold and returns its stock, in one statement; false when it was not live. */
-export async function cancelHold(q: Queryable, token: string): Promise<boolean> {
-  const { rowCount } = await q.query(
+/**
+ * Cancels a live hold and returns its stock, in one statement; false when it was not live, or the
+ * statement ran past db.deadline().
+ */
+export async function cancelHold(db: Db, token: string): Promise<boolean> {
+  const { rowCount } = await db.query(
     `WITH cancelled AS (
-       UPDATE reservations SET status = 'cancelled' WHERE token = $1 AND status = 'reserved'
+       UPDATE reservations SET status = 'cancelled'
+       WHERE token = $1 AND status = 'reserved' AND statement_timestamp() < coalesce($2::timestamptz, 'infinity')
        RETURNING ticket_type_id, quantity)
      UPDATE ticket_types t SET quantity_available = t.quantity_available + c.quantity
      FROM cancelled c WHERE t.id = c.ticket_type_id`,
-    [token],
+    [token, db.deadline()],
   );
   return rowCount === 1;
 }

@@ -2,7 +2,8 @@
 // processes may start at once; the ledger row is written in the same transaction as the change.
 import { readdir, readFile } from 'node:fs/promises';
 import pg from 'pg';
-import type { Db } from './pool.ts';
+import type { Logger } from 'pino';
+import { createDb, type Db } from './pool.ts';
 
 const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
 const LOCK_KEY = 7_262_001; // arbitrary, constant: "boxoffice migrations"
@@ -38,6 +39,20 @@ export async function dropDatabase(url: string): Promise<void> {
     await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Creates the database when needed and applies pending migrations over a connection of its own,
+ * without the statement timeout of the application's pool (an index on a big table takes long).
+ */
+export async function migrateDatabase(url: string, log: Logger): Promise<string[]> {
+  await ensureDatabase(url);
+  const db = createDb(url, log, { max: 1 });
+  try {
+    return await migrate(db);
+  } finally {
+    await db.close();
   }
 }
 

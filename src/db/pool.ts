@@ -11,13 +11,34 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   pool: pg.Pool;
-  /** Runs `fn` in one transaction on one client: COMMIT on success, ROLLBACK on throw. */
+  /**
+   * Runs `fn` in one transaction on one client: COMMIT on success. On a throw the connection is
+   * closed instead of rolled back: after a timeout it may still be busy with the statement, and
+   * PostgreSQL rolls back a transaction whose connection ends.
+   */
   withTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * When a statement sent now should no longer take effect: a little before its timeout, after
+   * which the caller has answered 503. A statement cannot be taken back once sent, and one that a
+   * hung server runs late (a confirm, a cancel) would change what the buyer was told had failed.
+   * Null without a timeout. For `statement_timestamp() < $n` in a WHERE clause.
+   */
+  deadline(): Date | null;
   close(): Promise<void>;
 }
 
-export function createDb(connectionString: string, log: Logger, max = 10): Db {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
+export interface DbOptions {
+  /** Connections in the pool. */
+  max?: number;
+  /**
+   * The longest wait for a connection and for each statement's reply (DATABASE_TIMEOUT_MS), so
+   * that a hung server costs a request a bounded wait; none for migrations, which may be long.
+   */
+  timeoutMs?: number;
+}
+
+export function createDb(connectionString: string, log: Logger, { max = 10, timeoutMs }: DbOptions = {}): Db {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: timeoutMs ?? 5_000, query_timeout: timeoutMs });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client failed'));
   return {
@@ -36,14 +57,14 @@ export function createDb(connectionString: string, log: Logger, max = 10): Db {
         await client.query('BEGIN');
         const result = await fn(client);
         await client.query('COMMIT');
+        client.release();
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        client.release(err as Error);
         throw err;
-      } finally {
-        client.release();
       }
     },
+    deadline: () => (timeoutMs ? new Date(Date.now() + timeoutMs - Math.min(250, timeoutMs / 4)) : null),
     close: () => pool.end(),
   };
 }

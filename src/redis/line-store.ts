@@ -26,6 +26,8 @@ export interface JoinRequest {
 
 export type JoinOutcome =
   | { kind: 'joined'; position: number }
+  /** Redis ran the join after the caller's deadline (it was hung): nothing changed. */
+  | { kind: 'late' }
   | { kind: 'waiting'; token: string; position: number; quantity: number }
   | { kind: 'holding'; token: string; holdEndsAt: string; quantity: number }
   /** previousToken: '' when the line was purged and Redis no longer knows the user's past. */
@@ -57,15 +59,23 @@ export type CancelOutcome =
   | { kind: 'sold_out' | 'left_line' | 'unknown' };
 
 export class LineStore {
+  /**
+   * @param timeoutMs the client's command timeout (REDIS_TIMEOUT_MS): a join carries a deadline a
+   * little before it, after which Redis refuses to run it. A sent command cannot be taken back,
+   * and a join that a hung Redis ran after its buyer was told 503 would leave them in line without
+   * their token (a repeat join gets already_joined).
+   */
   constructor(
     readonly redis: RedisClient,
     readonly keys: Keys,
+    private readonly timeoutMs: number,
   ) {}
 
   async join(ticketTypeId: number, req: JoinRequest): Promise<JoinOutcome> {
     const k = this.keys.line(ticketTypeId);
     const reply = await this.redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged,
-      req.token, req.userId, req.quantity, this.keys.wakeChannel, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0');
+      req.token, req.userId, req.quantity, this.keys.wakeChannel, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0',
+      Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4));
     switch (reply[0]) {
       case 'joined':
         // Only a line that was idle needs adding to the processor's work list (a busy one is on
@@ -78,6 +88,8 @@ export class LineStore {
         return { kind: 'holding', token: String(reply[1]), holdEndsAt: new Date(Number(reply[2])).toISOString(), quantity: Number(reply[3]) };
       case 'returning':
         return { kind: 'returning', previousToken: String(reply[1]) };
+      case 'late':
+        return { kind: 'late' };
       default:
         throw new Error(`join script: unexpected reply ${JSON.stringify(reply)}`);
     }

@@ -8,7 +8,7 @@ import { saleFigures } from '../db/sale-figures.ts';
 import { userTicketCount } from '../db/user-tickets.ts';
 import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
 import {
-  alreadyJoined, eventNotFound, notAHold, quantityTooLarge, ticketTypeNotFound, tokenNotFound, userLimitReached,
+  alreadyJoined, eventNotFound, notAHold, quantityTooLarge, ticketTypeNotFound, tokenNotFound, unavailable, userLimitReached,
 } from '../domain/errors.ts';
 import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures.ts';
 import type { StatusReport } from '../domain/status.ts';
@@ -79,6 +79,7 @@ export class Sale {
     const token = newToken(ticketTypeId);
     const { lines } = this.ctx;
     let joined = await lines.join(ticketTypeId, { token, userId, quantity, stopIfReturning: true });
+    if (joined.kind === 'late') throw unavailable('The line');
     if (joined.kind !== 'joined') await hooks.beforeRepeat?.();
     if (joined.kind === 'waiting') throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     if (joined.kind === 'holding') throw alreadyJoined(`holds tickets of this type until ${joined.holdEndsAt}`);
@@ -87,6 +88,7 @@ export class Sale {
       // and the line gives them at most one, so the count cannot grow between this check and the join.
       await this.checkUserCap(rule, userId, quantity);
       joined = await lines.join(ticketTypeId, { token, userId, quantity, replacing: joined.previousToken });
+      if (joined.kind === 'late') throw unavailable('The line');
       if (joined.kind !== 'joined') throw alreadyJoined('joined this line a moment ago');
     }
     return { token, ticketTypeId, quantity, position: Math.max(1, joined.position) };
@@ -134,20 +136,20 @@ export class Sale {
 
   /**
    * Confirms a live hold; a repeat returns the same booking. Committed in PostgreSQL before it
-   * returns (I4); Redis is only told afterwards, so a Redis failure costs a stale record, not the booking.
+   * returns (I4); Redis is only told afterwards, so a Redis failure costs a stale record, not the
+   * booking. A repeat tells Redis again: the first may have committed after its buyer had been
+   * told 503, or failed to reach Redis.
    */
   async confirm(token: string): Promise<Confirmation> {
-    const { hold, confirmedNow } = await confirmHold(this.ctx.db, token);
+    const hold = await confirmHold(this.ctx.db, token);
     if (!hold) {
       const report = await this.status(token);
       throw report ? notAHold(report.status) : tokenNotFound();
     }
     if (hold.status !== 'confirmed') throw notAHold(holdReport(hold).status);
-    if (confirmedNow) {
-      await this.ctx.lines.endHolds(hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
-        this.ctx.log.warn({ err: err.message, ticketTypeId: hold.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
-      );
-    }
+    await this.ctx.lines.endHolds(hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
+      this.ctx.log.warn({ err: err.message, ticketTypeId: hold.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
+    );
     return { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity };
   }
 

@@ -37,6 +37,9 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     REDIS_KEY_PREFIX: `test:${randomBytes(5).toString('hex')}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ADMIN_TOKEN: 'test-admin-token',
+    // Tests poll statuses and act far faster than a buyer; the limits have tests of their own.
+    STATUS_LIMIT_PER_IP: '0',
+    ACTION_LIMIT_PER_IP: '0',
     ...overrides,
   });
   await ensureDatabase(config.DATABASE_URL);

@@ -23,6 +23,9 @@ export interface RedisServer {
   /** SIGTERM (a clean shutdown) or SIGKILL (a crash); resolves once the process is gone. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   restart(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** SIGSTOP: the server hangs, connections stay open and nothing is answered; thaw() resumes it. */
+  freeze(): void;
+  thaw(): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       const exited = once(proc, 'exit');
       proc.kill(signal);
       await exited;
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
     async restart(signal = 'SIGTERM') {
       await server.stop(signal);

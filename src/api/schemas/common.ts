@@ -17,7 +17,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   404: 'Unknown id or token.',
   409: 'Conflicts with the current state (reservation_expired, not_reserved, ...); the code says which.',
   429: 'rate_limited: too many requests; see Retry-After.',
-  503: 'service_unavailable: PostgreSQL or Redis is down; retry in a few seconds.',
+  503: 'service_unavailable (PostgreSQL or Redis is down or not answering) or overloaded (this server is full); retry after Retry-After.',
 };
 
 export const errors = (...codes: number[]): Record<number, TSchema> =>

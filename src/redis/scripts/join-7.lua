@@ -4,11 +4,14 @@
 --         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] wake channel
 --         ARGV[5] ticket type id  ARGV[6] the user's previous token, whose hold has ended, to be
 --         replaced ('' for none)  ARGV[7] '1' to stop at a returning user instead of joining them
+--         ARGV[8] deadline, epoch ms: the caller has given up by then (its timeout), so a join
+--         that Redis runs later (it was hung, the command waited in its socket) changes nothing
 -- Output: {'joined', position, woke}        woke = 1 when the line was idle and this join woke
 --                                           the processor (the caller then puts the line on the
 --                                           work list)
 --         {'waiting', token, position, qty} the user waits in line with this token
 --         {'holding', token, hold end ms, qty} the user holds tickets with this token
+--         {'late'}                          past ARGV[8]: nothing changed
 --         {'returning', token}              a returning user (their last token ended, or ''
 --                                           when the line was purged and Redis no longer knows)
 --                                           and ARGV[7] = '1': nothing changed
@@ -16,6 +19,9 @@
 -- (the per-user cap) apart. ARGV[6] is replaced only while it is still the user's token, so two
 -- concurrent re-joins make one token, not two. Wakes the processor only when it went idle.
 --- @include "record"
+local now = redis.call('TIME')
+local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
+if nowMs > tonumber(ARGV[8]) then return {'late'} end
 local existing = redis.call('HGET', KEYS[4], ARGV[2])
 if existing and existing ~= ARGV[6] then
   local seq, qty, state, ends = readRecord(redis.call('HGET', KEYS[5], existing))
@@ -23,10 +29,7 @@ if existing and existing ~= ARGV[6] then
     local served = tonumber(redis.call('GET', KEYS[3]) or '0')
     return {'waiting', existing, tonumber(seq) - served, tonumber(qty)}
   end
-  if state == 'R' then
-    local now = redis.call('TIME')
-    if tonumber(ends) > now[1] * 1000 + math.floor(now[2] / 1000) then return {'holding', existing, ends, tonumber(qty)} end
-  end
+  if state == 'R' and tonumber(ends) > nowMs then return {'holding', existing, ends, tonumber(qty)} end
   if ARGV[7] == '1' then return {'returning', existing} end
 elseif not existing and ARGV[7] == '1' and redis.call('EXISTS', KEYS[7]) == 1 then
   return {'returning', ''}
