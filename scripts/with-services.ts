@@ -151,7 +151,7 @@ function startOrphanGuard() {
     stdio: ['pipe', 'ignore', 'inherit'],
   });
   const exited = once(guard, 'exit');
-  guard.stdin.on('error', () => undefined); // the guard was killed: stopAll says so
+  guard.stdin.on('error', () => undefined); // the guard has ended early: stopAll says so
   const running = new Set<Target>();
   const tell = () => {
     if (guard.stdin.writable) guard.stdin.write(`${JSON.stringify([...running])}\n`);
@@ -169,7 +169,8 @@ function startOrphanGuard() {
     /** Stops everything still tracked, last started first; resolves when that is done. */
     async stopAll(): Promise<void> {
       if (guard.exitCode !== null || guard.signalCode !== null) {
-        say(`scripts/orphan-guard.ts was killed; still running: ${[...running].map((t) => t.name).join(', ') || 'nothing'}`);
+        const left = [...running].map((target) => target.name).join(', ') || 'nothing';
+        say(`scripts/orphan-guard.ts ended early (${guard.signalCode ?? `exit ${guard.exitCode}`}); still running: ${left}`);
       }
       guard.stdin.end();
       await exited;

@@ -65,7 +65,8 @@ function processesOf(run: QuickStart): { pid: number; cmdline: string }[] {
 async function startServing(t: TestContext): Promise<QuickStart> {
   const [database, redis, app] = (await freePorts(3)) as [number, number, number];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-quick-start-'));
-  // When the tests run as root, PostgreSQL runs as the OS user postgres, who must enter this folder.
+  // As root, PostgreSQL runs as the OS user postgres: if it may enter this folder, the cluster stays
+  // in it (rather than in /var/lib/boxoffice), named on the postmaster's command line, removed with it.
   chmodSync(dataDir, 0o755);
   const npm = spawn('npm', ['start'], {
     cwd: REPO_ROOT,
