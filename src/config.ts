@@ -24,6 +24,8 @@ const ConfigSchema = Type.Object({
   /** How long a line's Redis keys stay after its sale is over (event started, or sold out with no live hold). */
   LINE_RETENTION_SECONDS: Integer(86_400, 1, 31_536_000),
   ADMIN_TOKEN: Type.String({ default: '' }),
+  /** The Ed25519 private key (PKCS#8 PEM, newlines as \n allowed) that signs receipts and passes; empty: one kept in PostgreSQL. */
+  RECEIPT_SIGNING_KEY: Type.String({ default: '' }),
   /** POST /queue/join attempts per client address per RATE_LIMIT_WINDOW_SECONDS, shared by all API processes; 0 = off. */
   JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),
   /** POST /queue/join attempts per user id per window after the user's first join (repeats, returns); 0 = off. */

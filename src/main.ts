@@ -21,7 +21,7 @@ const applied = await migrateDatabase(config.DATABASE_URL, log);
 if (applied.length) log.info({ applied }, 'migrations applied');
 const ctx = createContext(config, log);
 
-const sale = new Sale(ctx);
+const sale = await Sale.open(ctx);
 // One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.
 const metrics = createMetrics(sale, log);
 const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx, metrics.engineHooks);

@@ -18,6 +18,7 @@ import { queueRoutes } from './routes/queue.ts';
 import { reservationRoutes } from './routes/reservation.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { webRoutes } from './routes/web.ts';
+import { wellKnownRoutes } from './routes/well-known.ts';
 import { registerSecurity, trustProxy } from './security.ts';
 import { registerConcurrencyLimit } from './shedding.ts';
 
@@ -33,7 +34,8 @@ export interface AppOptions {
 }
 
 export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
-  const { logger = ctx.log, sale = new Sale(ctx), routes = 'all' } = options;
+  const { logger = ctx.log, routes = 'all' } = options;
+  const sale = options.sale ?? (await Sale.open(ctx));
   const metrics = options.metrics ?? createMetrics(sale, ctx.log);
   const app = Fastify({
     loggerInstance: (logger || undefined) as FastifyBaseLogger | undefined,
@@ -70,6 +72,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(adminControlRoutes, deps);
   await app.register(adminWebRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });
+  await app.register(wellKnownRoutes, deps);
   await app.register(webRoutes);
   return app;
 }

@@ -14,6 +14,7 @@ import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures
 import type { StatusReport } from '../domain/status.ts';
 import { newToken, tokenTicketType } from '../domain/token.ts';
 import { LineFigures } from './line-figures.ts';
+import { loadSigner, type Signer } from './signer.ts';
 import { holdReport, pendingReport, recordReport } from './status.ts';
 import { TicketTypeCache } from './ticket-types.ts';
 
@@ -56,9 +57,18 @@ export class Sale {
   readonly figures: LineFigures;
   private readonly ticketTypes: TicketTypeCache;
 
-  constructor(private readonly ctx: Pick<Context, 'db' | 'lines' | 'log'>) {
+  constructor(
+    private readonly ctx: Pick<Context, 'db' | 'lines' | 'log'>,
+    /** Signs what buyers and organisers verify; its public key is served at /.well-known/jwks.json. */
+    readonly signer: Signer,
+  ) {
     this.figures = new LineFigures(ctx.db);
     this.ticketTypes = new TicketTypeCache(ctx.db);
+  }
+
+  /** The process's sale service, with the deployment's signing key. */
+  static async open(ctx: Pick<Context, 'db' | 'lines' | 'log' | 'config'>): Promise<Sale> {
+    return new Sale(ctx, await loadSigner(ctx.db, ctx.config.RECEIPT_SIGNING_KEY));
   }
 
   /** A ticket type's rules; ticket_type_not_found when there is none. */

@@ -45,7 +45,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
   await ensureDatabase(config.DATABASE_URL);
   const ctx = createContext(config);
   await migrate(ctx.db);
-  const sale = new Sale(ctx);
+  const sale = await Sale.open(ctx);
   const contexts = [ctx];
   const closers: (() => Promise<unknown>)[] = [];
   return {

@@ -140,7 +140,7 @@ export function expectedStatus(line: LineSnapshot, token: string): Pick<StatusRe
 export async function assertStatusesAgree(ctx: Context, ticketTypeId: number, line?: LineSnapshot): Promise<void> {
   line ??= await readLine(ctx, ticketTypeId);
   const tokens = [...line.records.keys()];
-  const sale = new Sale(ctx);
+  const sale = await Sale.open(ctx);
   const views = await Promise.all(tokens.map((t) => sale.status(t)));
   tokens.forEach((token, i) => {
     const expected = expectedStatus(line, token)!;

@@ -168,7 +168,7 @@ describe('metrics after a small sale', () => {
     // Nothing listens on port 1: every query fails at once.
     const ctx = createContext({ ...h.config, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     try {
-      const families = parseExposition(await createMetrics(new Sale(ctx), ctx.log).scrape());
+      const families = parseExposition(await createMetrics(new Sale(ctx, h.sale.signer), ctx.log).scrape());
       assert.equal(value(families, 'boxoffice_figures_up'), 0);
       assert.ok(families.types.has('process_cpu_user_seconds_total'));
       assert.equal(families.series.get('boxoffice_line_length')?.length ?? 0, 0, 'no stale sale figures');

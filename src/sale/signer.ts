@@ -1,0 +1,53 @@
+// Ed25519 signatures (JWS, alg EdDSA) on what boxoffice hands out for others to check: receipts
+// of joins and passes to an organiser's checkout. Every process signs with the same key: from
+// RECEIPT_SIGNING_KEY (a PKCS#8 PEM) when set, otherwise one made once and kept in PostgreSQL.
+// Anyone verifies against the public key served at /.well-known/jwks.json.
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { Type, type Static } from 'typebox';
+import type { Db } from '../db/pool.ts';
+import { storedSigningKey } from '../db/signing-keys.ts';
+
+const ALG = 'EdDSA';
+
+/** The public key as a JSON Web Key Set (RFC 7517). */
+export const Jwks = Type.Object({
+  keys: Type.Array(Type.Object({
+    kty: Type.Literal('OKP'), crv: Type.Literal('Ed25519'), x: Type.String(), kid: Type.String(), alg: Type.Literal(ALG), use: Type.Literal('sig'),
+  })),
+});
+export type Jwks = Static<typeof Jwks>;
+
+export interface Signer {
+  /** The key's id (its RFC 7638 thumbprint), in every signature's header. */
+  readonly kid: string;
+  /** A compact JWS of `claims` (a JWT); with `expiresInSeconds`, it carries `exp`. */
+  sign(claims: JWTPayload, expiresInSeconds?: number): Promise<string>;
+  /** The claims of a JWS this key signed; throws when the signature, or its expiry, fails. */
+  verify(jws: string): Promise<JWTPayload>;
+  readonly jwks: Jwks;
+}
+
+export async function loadSigner(db: Db, configuredPem: string): Promise<Signer> {
+  const privateJwk = configuredPem ? await exportJWK(await importPKCS8(configuredPem.replaceAll('\\n', '\n'), ALG, { extractable: true }))
+    : await storedSigningKey(db, async () => {
+      const { privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+      const jwk = await exportJWK(privateKey);
+      return { kid: await calculateJwkThumbprint(jwk), jwk };
+    });
+  const { d: _private, ...publicJwk } = privateJwk;
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const privateKey = await importJWK(privateJwk, ALG);
+  const publicKey = await importJWK(publicJwk, ALG);
+  return {
+    kid,
+    jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: publicJwk.x!, kid, alg: ALG, use: 'sig' }] },
+    async sign(claims, expiresInSeconds) {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: ALG, kid });
+      if (expiresInSeconds !== undefined) jwt.setExpirationTime(`${expiresInSeconds}s`);
+      return jwt.sign(privateKey);
+    },
+    async verify(jws) {
+      return (await jwtVerify(jws, publicKey, { algorithms: [ALG] })).payload;
+    },
+  };
+}
