@@ -1,10 +1,12 @@
 // The background work of ROLE=worker (and all): processor and sweeper, woken over Redis pub/sub.
 import type { Context } from '../context.ts';
-import { Processor, type BatchReport } from './processor.ts';
+import { Processor, type BatchReport, type RunReport } from './processor.ts';
 import { Sweeper, type SweepReport } from './sweeper.ts';
 
 export interface EngineHooks {
   onBatch?: (report: BatchReport) => void;
+  /** After every run of a line: why the processor stopped looking at it (tests wait on this). */
+  onRun?: (report: RunReport) => void;
   onSweep?: (report: SweepReport) => void;
 }
 
@@ -15,7 +17,7 @@ export interface Engine {
 }
 
 export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promise<Engine> {
-  const processor = new Processor(ctx, hooks.onBatch);
+  const processor = new Processor(ctx, hooks.onBatch, hooks.onRun);
   const sweeper = new Sweeper(ctx, hooks.onSweep);
   const subscriber = ctx.redis.duplicate({ maxRetriesPerRequest: null });
   subscriber.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'Redis subscriber error'));

@@ -23,6 +23,17 @@ export interface BatchReport {
   ms: number;
 }
 
+/**
+ * How a run of one line ended: paused by the organiser, leased by another processor, the line ran
+ * dry, its head waits for stock, the lease was lost mid-run, or the processor is stopping.
+ */
+export type RunEnd = 'paused' | 'leased' | 'empty' | 'waiting' | 'lease_lost' | 'stopping';
+
+export interface RunReport {
+  ticketTypeId: number;
+  stopped: RunEnd;
+}
+
 export class Processor {
   private readonly running = new Map<number, Promise<void>>();
   private readonly again = new Set<number>();
@@ -33,6 +44,7 @@ export class Processor {
   constructor(
     private readonly ctx: Context,
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
+    private readonly onRun: (report: RunReport) => void = () => undefined,
   ) {}
 
   /** Looks at every ticket type once (this also settles what a crashed processor left), then polls. */
@@ -57,6 +69,7 @@ export class Processor {
       return;
     }
     const run = this.drain(ticketTypeId)
+      .then((stopped) => this.onRun({ ticketTypeId, stopped }))
       .catch((err: Error) => this.ctx.log.error({ err, ticketTypeId }, 'processor run failed; retrying on next poll'))
       .finally(() => {
         this.running.delete(ticketTypeId);
@@ -90,26 +103,27 @@ export class Processor {
     }, POLL_MS * (0.75 + Math.random() / 2));
   }
 
-  private async drain(ticketTypeId: number): Promise<void> {
+  private async drain(ticketTypeId: number): Promise<RunEnd> {
     const { redis, keys, instanceId, config } = this.ctx;
     const k = keys.line(ticketTypeId);
     let epoch = await redis.lease(k.lease, k.epoch, instanceId, LEASE_MS);
     if (!epoch) {
       // Another processor has this line and was woken too. Should it have died, its lease runs
       // out unrenewed: look again then, rather than at the next poll.
-      this.retryAfter(ticketTypeId, await redis.pttl(k.lease));
-      return;
+      const ttl = await redis.pttl(k.lease);
+      this.retryAfter(ticketTypeId, ttl);
+      return ttl === -1 ? 'paused' : 'leased';
     }
     try {
       while (!this.stopped) {
         const reply = await redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake,
           instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
-        if (reply[0] === -1) return; // lease lost: whoever holds it now recovers our batch
+        if (reply[0] === -1) return 'lease_lost'; // whoever holds it now recovers our batch
         if (reply[0] === -2) {
           // A join between the take and the SREM would be off the active set, with its wake
           // the only way back to it: look once more.
           const [, queued] = await execPipeline(redis.pipeline().srem(keys.active, ticketTypeId).llen(k.queue));
-          if (!queued) return;
+          if (!queued) return 'empty';
           await redis.sadd(keys.active, ticketTypeId);
           continue;
         }
@@ -124,14 +138,15 @@ export class Processor {
           // PostgreSQL saw a newer epoch. While we still hold the lease nobody newer exists: Redis
           // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry.
           epoch = await redis.reepoch(k.lease, k.epoch, instanceId, (await processorEpoch(this.ctx.db, ticketTypeId)) + 1);
-          if (!epoch) return;
+          if (!epoch) return 'lease_lost';
           continue;
         }
-        if (!outcome) return; // another processor took the line over and replays this batch
+        if (!outcome) return 'lease_lost'; // another processor took the line over and replays this batch
         // The head waits for stock (a returned hold wakes us); after a replay, `waiting` are
         // buyers the interrupted batch left undecided, for the next batch.
-        if (outcome.waiting.length && !outcome.replay) return;
+        if (outcome.waiting.length && !outcome.replay) return 'waiting';
       }
+      return 'stopping';
     } finally {
       await redis.unlease(k.lease, instanceId).catch(() => undefined);
     }
