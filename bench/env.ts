@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { newToken } from '../src/domain/token.ts';
 import { joinLine } from '../src/redis/lines.ts';
+import { freePort } from '../support/ports.ts';
 import type { ProbeCounters } from './probe.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -84,14 +84,6 @@ const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
-
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
 
 function answers(url: string): Promise<boolean> {
   return new Promise((resolve) => {

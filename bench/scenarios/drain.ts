@@ -5,7 +5,8 @@ import { newToken } from '../../src/domain/token.ts';
 import type { RedisClient } from '../../src/redis/client.ts';
 import { execPipeline } from '../../src/redis/client.ts';
 import type { BenchEnv, ServerProcess } from '../env.ts';
-import { until, watchLine } from '../lib/line-events.ts';
+import { waitFor } from '../../support/wait.ts';
+import { watchLine } from '../lib/line-events.ts';
 import type { Progress } from '../lib/progress.ts';
 import { defineScenario } from '../lib/report.ts';
 import { epochMs, fmt, median, round } from '../lib/stats.ts';
@@ -107,7 +108,7 @@ async function drainOnce(env: BenchEnv, worker: ServerProcess, buyers: number, l
       progress.update(`${label}: ${fmt(served)}/${fmt(buyers)} held, ${fmt(served / s)}/s`);
     }, 250);
     try {
-      await until(() => finishedAt > 0, `${label} to finish`, 30_000, () => served);
+      await waitFor(`${label} to finish`, () => finishedAt > 0, { timeoutMs: 30_000, intervalMs: 10, progress: () => served });
     } finally {
       clearInterval(timer);
     }

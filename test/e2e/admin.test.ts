@@ -10,6 +10,7 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants } from '../helpers/invariants.ts';
 import { chromiumMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { ADMIN, join, post, stats, waitForStatus } from '../helpers/sale.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const DESKTOP = { width: 1280, height: 860 };
 
@@ -27,13 +28,9 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
   async function waitCell(name: string, selector: string, expected: string | RegExp, timeout = 5_000) {
     const locator = cell(name, selector);
     await locator.waitFor({ timeout });
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const text = (await locator.textContent())?.trim() ?? '';
-      if (typeof expected === 'string' ? text === expected : expected.test(text)) return text;
-      if (Date.now() > deadline) assert.fail(`${name} ${selector}: "${text}" is not ${expected}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    return waitFor(`${name} ${selector} to be ${expected}`, async () => (await locator.textContent())?.trim() ?? '', {
+      until: (text) => (typeof expected === 'string' ? text === expected : expected.test(text)), timeoutMs: timeout, intervalMs: 50,
+    });
   }
   const barWidth = (name: string, part: string) =>
     cell(name, `.bar .${part}`).evaluate((el) => (el as HTMLElement).getBoundingClientRect().width /
@@ -132,14 +129,8 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
     await waitCell('Balcony', '.stock-text', '2 confirmed · 2 held · 0 available of 4');
     await waitCell('Balcony', '.expiring', /^1 \(next in \d+ s\)$/);
     // The bar's segments slide to their new widths.
-    const deadline = Date.now() + 5_000;
-    let widths: number[] = [];
-    do {
-      widths = [await barWidth('Balcony', 'confirmed'), await barWidth('Balcony', 'held')];
-      if (widths.every((w) => Math.abs(w - 0.5) < 0.02)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    } while (Date.now() < deadline);
-    assert.ok(widths.every((w) => Math.abs(w - 0.5) < 0.02), `confirmed and held are half the bar each: ${widths}`);
+    await waitFor('confirmed and held to be half the bar each', async () => [await barWidth('Balcony', 'confirmed'), await barWidth('Balcony', 'held')],
+      { until: (widths) => widths.every((w) => Math.abs(w - 0.5) < 0.02), timeoutMs: 5_000, intervalMs: 100 });
     await screenshot(page, 'admin-4-confirmed');
     await assertStockInvariants(h.ctx.db);
     assert.deepEqual(problems, [], 'no script or console errors');

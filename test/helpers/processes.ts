@@ -145,17 +145,3 @@ export async function killAll(): Promise<void> {
     return exited;
   }));
 }
-
-/** Polls `check` until it returns true (or a value other than false/undefined), which it resolves with. */
-export async function until<T>(
-  check: () => Promise<T | false | undefined> | T | false | undefined,
-  { timeoutMs = 15_000, intervalMs = 25, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}

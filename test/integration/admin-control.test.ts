@@ -3,9 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants } from '../helpers/invariants.ts';
-import { join, post, stats, status, waitFor, waitForStatus } from '../helpers/sale.ts';
+import { join, post, stats, status, waitForStatus } from '../helpers/sale.ts';
 import type { BatchReport } from '../../src/engine/processor.ts';
 import { pauseAdmission } from '../../src/redis/line-control.ts';
+import { waitFor } from '../../support/wait.ts';
 
 describe('pause and resume admission', () => {
   let h: Harness;
@@ -60,7 +61,7 @@ describe('pause and resume admission', () => {
       if (batches === 1) void pauseAdmission(h.ctx.redis, h.ctx.keys, tt);
     };
     await post(app, `/admin/ticket-types/${tt}/resume`);
-    await waitFor('first batch', async () => batches >= 1);
+    await waitFor('first batch', () => batches >= 1, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 600));
     const s = (await stats(app)).get(tt)!;
     assert.equal(batches, 1, 'no batch after the pause');

@@ -7,7 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseRecord } from '../../src/domain/states.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
-import { configEnv, killAll, startServer, startWorker, until, type BoxofficeProcess } from '../helpers/processes.ts';
+import { configEnv, killAll, startServer, startWorker, type BoxofficeProcess } from '../helpers/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const KILLS = 12;
 const JOINS = 400;
@@ -133,20 +134,18 @@ test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confir
   // Wait until every buyer has an outcome. Left alone, the last few tickets would pass down a long
   // line one 2 s hold at a time, so from now on every buyer who gets a hold buys it: the stock
   // sells out and the rest of the line hears sold_out.
-  const deadline = Date.now() + 60_000;
   let open = [...joined.keys()];
-  while (open.length) {
+  await waitFor('every acknowledged join to reach an outcome', async () => {
     const seen = await Promise.all(open.map((token) => call(api(`/reservation/status?token=${token}`), 'GET')));
-    assert.ok(Date.now() < deadline, `${open.length} acknowledged joins never reached an outcome: `
-      + JSON.stringify(seen.map((s) => s?.json).slice(0, 5)));
     await Promise.all(open.map(async (token, i) => {
       if (seen[i]?.json.status !== 'reserved') return;
       const res = await call(api('/reservation/confirm'), 'POST', { token });
       if (res?.status === 200) confirmed.add(token);
     }));
-    await delay(250);
+    const unsettled = seen.filter((s) => !TERMINAL.has(s?.json.status as string));
     open = open.filter((_, i) => !TERMINAL.has(seen[i]?.json.status as string));
-  }
+    return { open: open.length, statuses: unsettled.map((s) => s?.json).slice(0, 5) };
+  }, { until: ({ open }) => open === 0, timeoutMs: 60_000, intervalMs: 250 });
   t.diagnostic(`${kills.api} API and ${kills.worker} worker kills; ${joined.size} acknowledged joins, `
     + `${confirmed.size} acknowledged confirms, ${cancelled.size} acknowledged cancels`);
   assert.ok(joined.size > 100, `only ${joined.size} joins got through`);
@@ -174,10 +173,10 @@ test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confir
   // Every buyer who entered a line left it once: its served counter reached the last sequence
   // number (a replayed batch counted twice would overshoot, a lost one fall short).
   for (const ticketTypeId of ticketTypes) {
-    const line = await until(async () => {
+    const line = await waitFor(`line of ticket type ${ticketTypeId} empty`, async () => {
       const now = await lineCounters(h.ctx, ticketTypeId);
       return now.queued + now.processing === 0 && now;
-    }, { timeoutMs: 30_000, what: `line of ticket type ${ticketTypeId} empty` });
+    }, { timeoutMs: 30_000 });
     assert.equal(line.served, line.seq, `ticket type ${ticketTypeId}: ${JSON.stringify(line)}`);
   }
 

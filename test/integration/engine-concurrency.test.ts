@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { BatchReport } from '../../src/engine/processor.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;
 before(async () => {
@@ -91,14 +91,13 @@ test('admission.2000-concurrent-joins-three-processors-grant-exactly-in-join-ord
   const expected = expectedHolds(line, capacity);
   const expectedQuantity = expected.reduce((sum, b) => sum + b.quantity, 0);
 
-  await until(async () => (await readLine(h.ctx, tt)).holds.length >= expected.length,
-    { timeoutMs: 60_000, what: `${expected.length} holds` });
+  await waitFor(`${expected.length} holds`, async () => (await readLine(h.ctx, tt)).holds.length >= expected.length, { timeoutMs: 60_000 });
   const steals = await stopStealing();
   // At rest: no batch in hand and the head of the line looked at (it waits for stock).
-  const settled = await until(async () => {
+  const settled = await waitFor('the line at rest', async () => {
     const snapshot = await readLine(h.ctx, tt);
     return snapshot.processing.length === 0 && snapshot.served >= expected.length ? snapshot : undefined;
-  }, { timeoutMs: 30_000, what: 'the line at rest' });
+  }, { timeoutMs: 30_000 });
   assert.equal(settled.served, expected.length, 'I2: each buyer who left the line is counted once');
   sampling = false;
   await sampler;

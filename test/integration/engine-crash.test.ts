@@ -8,7 +8,8 @@ import { newToken } from '../../src/domain/token.ts';
 import { joinLine, releaseHolds } from '../../src/redis/lines.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { configEnv, killAll, spawnBoxoffice, startWorker, until, type BoxofficeProcess } from '../helpers/processes.ts';
+import { configEnv, killAll, spawnBoxoffice, startWorker, type BoxofficeProcess } from '../helpers/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const KILLS = 10;
 
@@ -50,7 +51,7 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
 
   for (let kill = 0; kill < KILLS; kill++) {
     const progress = await served();
-    await until(async () => (await served()) > progress, { timeoutMs: 30_000, what: `draining after kill ${kill}` });
+    await waitFor(`draining after kill ${kill}`, async () => (await served()) > progress, { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, Math.random() * 100));
     const owner = await h.ctx.redis.get(k.lease);
     const victim = workers.find((w) => w.running && owner?.includes(`:${w.pid}:`));
@@ -75,10 +76,10 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
     expected.push(b.token);
   }
 
-  const rest = await until(async () => {
+  const rest = await waitFor(`${expected.length} buyers served`, async () => {
     const line = await readLine(h.ctx, tt);
     return line.served === expected.length && line.processing.length === 0 ? line : undefined;
-  }, { timeoutMs: 60_000, what: `${expected.length} buyers served` });
+  }, { timeoutMs: 60_000 });
   // A worker killed between taking a batch and settling it leaves the batch to the next one.
   const recoveries = workers
     .flatMap((w) => w.lines)
@@ -120,7 +121,7 @@ test('crash.between-commit-and-settle-replays-the-committed-batch', async () => 
   await new Promise((r) => setTimeout(r, 1_100)); // a fresh batch now would give later expiries
 
   await h.engine();
-  await until(async () => (await readLine(h.ctx, tt)).served === 5, { what: 'all five served' });
+  await waitFor('all five served', async () => (await readLine(h.ctx, tt)).served === 5);
   const line = await assertLineInvariants(h.ctx, tt);
   assert.deepEqual(line.holds.map((hold) => [hold.token, hold.status]),
     [[t1, 'expired'], [t3, 'reserved'], [t4, 'reserved'], [t5, 'reserved']]);

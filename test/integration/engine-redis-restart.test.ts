@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { configEnv, killAll, startServer, startWorker, until } from '../helpers/processes.ts';
+import { configEnv, killAll, startServer, startWorker } from '../helpers/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 
 let redis: RedisServer;
@@ -52,13 +53,13 @@ test('redis-restart.kill-9-mid-storm-keeps-every-acknowledged-join', { timeout: 
   assert.ok(acknowledged.length > 0 && refused > 0, `the storm straddled the outage: ${acknowledged.length} acknowledged, ${refused} refused`);
 
   // Every acknowledged join is in the line, and the line is admitted in order up to capacity.
-  const line = await until(async () => {
+  const line = await waitFor('the worker admitting up to capacity again', async () => {
     const snapshot = await readLine(h.ctx, tt);
     const holding = snapshot.holds.length;
     return snapshot.processing.length === 0 && snapshot.served === Math.min(capacity, snapshot.records.size) && holding > 0
       ? snapshot
       : undefined;
-  }, { timeoutMs: 60_000, what: 'the worker admitting up to capacity again' });
+  }, { timeoutMs: 60_000 });
   for (const token of acknowledged) assert.ok(line.records.has(token), `acknowledged join ${token} survived`);
   const bySeq = [...line.records].sort(([, a], [, b]) => a.seq - b.seq).map(([token]) => token);
   assert.deepEqual(line.holds.map((hold) => hold.token), bySeq.slice(0, capacity), 'holds in join order');
@@ -74,10 +75,10 @@ test('redis-restart.kill-9-mid-storm-keeps-every-acknowledged-join', { timeout: 
     assert.equal(res.status, 200, await res.text());
   }
   const next = bySeq.slice(capacity, capacity + 5);
-  await until(async () => {
+  await waitFor('the next five admitted', async () => {
     const views = await Promise.all(next.map(async (token) => (await fetch(`${api.url}/reservation/status?token=${token}`)).json()));
     return views.every((v) => v.status === 'reserved');
-  }, { what: 'the next five admitted' });
+  });
   await assertStockInvariants(h.ctx.db);
   await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
 });

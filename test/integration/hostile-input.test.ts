@@ -8,6 +8,7 @@ import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { configEnv, killAll, startServer, type BoxofficeProcess } from '../helpers/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 
@@ -124,14 +125,6 @@ const fixture = {
   tt: { held: 0, soldOut: 0, once: 0, paused: 0, bought: 0 }, eventId: 0,
 };
 
-async function until(check: () => Promise<boolean>, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `set-up: timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
-
 async function join(user_id: string, ticket_type_id: number, quantity = 1): Promise<string> {
   const res = await send(base, { method: 'POST', path: '/queue/join', body: { user_id, ticket_type_id, quantity } });
   assert.equal(res.status, 202, `set-up join ${user_id}: ${res.status} ${res.body}`);
@@ -143,7 +136,7 @@ async function statusOf(token: string): Promise<string> {
 }
 
 async function admitted(token: string) {
-  await until(async () => (await statusOf(token)) === 'reserved', `${token} to be held`);
+  await waitFor(`set-up: ${token} to be held`, async () => (await statusOf(token)) === 'reserved');
   return token;
 }
 
@@ -178,12 +171,12 @@ before(async () => {
   fixture.confirmed = await admitted(await join('buyer', tt.held, 2));
   await post('/reservation/confirm', { token: fixture.confirmed });
   fixture.soldOut = await join('nobody', tt.soldOut, 1);
-  await until(async () => (await statusOf(fixture.soldOut)) === 'sold_out', 'sold out');
+  await waitFor('set-up: sold out', async () => (await statusOf(fixture.soldOut)) === 'sold_out');
   fixture.cancelled = await admitted(await join('quitter', tt.once, 1));
   await post('/reservation/cancel', { token: fixture.cancelled });
   fixture.expired = await admitted(await join('late', tt.once, 1));
   await h.ctx.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE token = $1`, [fixture.expired]);
-  await until(async () => (await statusOf(fixture.expired)) === 'expired', 'the hold to expire');
+  await waitFor('set-up: the hold to expire', async () => (await statusOf(fixture.expired)) === 'expired');
   await post(`/admin/ticket-types/${tt.paused}/pause`, undefined, ADMIN);
   fixture.pending = await join('queued', tt.paused, 1);
   for (const user of INJECTION_USERS) {
@@ -192,7 +185,7 @@ before(async () => {
   }
   // Idle: the processor has run every line dry (the paused one stays on its list) and the
   // sweeper has nothing due.
-  await until(async () => (await h.ctx.redis.smembers(h.ctx.keys.active)).join() === String(tt.paused), 'the processor to go idle');
+  await waitFor('set-up: the processor to go idle', async () => (await h.ctx.redis.smembers(h.ctx.keys.active)).join() === String(tt.paused));
 });
 
 after(async () => {

@@ -6,6 +6,7 @@ import { newToken } from '../../src/domain/token.ts';
 import { joinLine } from '../../src/redis/lines.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants } from '../helpers/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;
 before(async () => (h = await createHarness()));
@@ -13,14 +14,6 @@ after(() => h.close());
 
 async function join(ticketTypeId: number, user: string) {
   return (await joinLine(h.ctx.redis, h.ctx.keys, ticketTypeId, newToken(ticketTypeId), user, 1)).token;
-}
-
-async function until(check: () => Promise<boolean>, ms = 5_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, 'condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('fencing.stale-processor-epoch-changes-nothing', async () => {
@@ -42,13 +35,13 @@ test('fencing.redis-losing-its-epoch-counter-does-not-stall-the-line', async () 
   await h.ctx.redis.set(k.epoch, 5);
   const engine = await h.engine();
   const first = await join(tt, 'first');
-  await until(async () => (await tokenStatus(h.ctx, first))?.status === 'reserved');
+  await waitFor('the first buyer held', async () => (await tokenStatus(h.ctx, first))?.status === 'reserved', { timeoutMs: 5_000 });
   await engine.stop();
 
   await h.ctx.redis.del(k.epoch); // as after a Redis restart without persistence
   await h.engine();
   const second = await join(tt, 'second');
-  await until(async () => (await tokenStatus(h.ctx, second))?.status === 'reserved');
+  await waitFor('the second buyer held after Redis lost its epoch counter', async () => (await tokenStatus(h.ctx, second))?.status === 'reserved', { timeoutMs: 5_000 });
   assert.ok(Number(await h.ctx.redis.get(k.epoch)) > 5);
   await assertStockInvariants(h.ctx.db);
 });
