@@ -15,7 +15,7 @@ import { ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { parseRecord } from '../src/domain/states.ts';
 import { dropDatabase } from '../src/db/migrate.ts';
 import { assertStockInvariants } from '../test/helpers/invariants.ts';
-import { configEnv, startServer, startWorker, type BoxofficeProcess } from '../test/helpers/processes.ts';
+import { configEnv, startBoxoffice, type BoxofficeProcess } from '../support/processes.ts';
 
 export interface SoakOptions {
   seconds: number;
@@ -141,9 +141,9 @@ export async function runSoak({ seconds, agents = 40, print = () => undefined }:
   let running = true;
 
   try {
-    const apis = await Promise.all([startServer(env), startServer(env)]);
+    const apis = await Promise.all([startBoxoffice({ role: 'api', env }), startBoxoffice({ role: 'api', env })]);
     processes.push(...apis);
-    processes.push(...(await Promise.all([startWorker(env), startWorker(env)])));
+    processes.push(...(await Promise.all([startBoxoffice({ role: 'worker', env }), startBoxoffice({ role: 'worker', env })])));
     let next = 0;
     const url = (path: string) => `${apis[next++ % apis.length]!.url}${path}`;
 

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseRecord } from '../../src/domain/states.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
-import { configEnv, killAll, startServer, startWorker, type BoxofficeProcess } from '../helpers/processes.ts';
+import { configEnv, killAll, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const KILLS = 12;
@@ -35,7 +35,8 @@ after(async () => {
   await h.close();
 });
 
-const startApi = () => startServer(env);
+const startApi = () => startBoxoffice({ role: 'api', env });
+const startWorker = () => startBoxoffice({ role: 'worker', env });
 
 async function call(url: string | undefined, method: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> } | undefined> {
   if (url === undefined) {
@@ -57,8 +58,8 @@ async function call(url: string | undefined, method: string, body?: unknown): Pr
 
 test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confirm', async (t) => {
   const ticketTypes = [await h.ticketType(60, 2), await h.ticketType(30, 1)];
-  const apis: (BoxofficeProcess & { url: string })[] = await Promise.all([startApi(), startApi()]);
-  const workers: BoxofficeProcess[] = await Promise.all([startWorker(env), startWorker(env)]);
+  const apis: BoxofficeProcess[] = await Promise.all([startApi(), startApi()]);
+  const workers: BoxofficeProcess[] = await Promise.all([startWorker(), startWorker()]);
 
   const joined = new Map<string, { ticketTypeId: number; quantity: number }>();
   const confirmed = new Set<string>();
@@ -122,7 +123,7 @@ test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confir
         const victim = workers.splice(Math.floor(Math.random() * workers.length), 1)[0]!;
         await victim.kill9();
         kills.worker++;
-        restarts.push(startWorker(env).then((p) => void workers.push(p)));
+        restarts.push(startWorker().then((p) => void workers.push(p)));
       }
     }
   } finally {

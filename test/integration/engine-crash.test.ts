@@ -8,7 +8,7 @@ import { newToken } from '../../src/domain/token.ts';
 import { joinLine, releaseHolds } from '../../src/redis/lines.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { configEnv, killAll, spawnBoxoffice, startWorker, type BoxofficeProcess } from '../helpers/processes.ts';
+import { configEnv, killAll, spawnBoxoffice, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const KILLS = 10;
@@ -40,11 +40,11 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
   const k = h.ctx.keys.line(tt);
   const buyers = await join(tt, 20_000, 0);
   // Batches of 100, so that a kill often lands with one in flight.
-  const env = { ...configEnv(h.config), ROLE: 'worker', PORT: '0', PROCESSOR_BATCH_SIZE: '100' };
+  const worker = { role: 'worker', env: { ...configEnv(h.config), PROCESSOR_BATCH_SIZE: '100' } } as const;
   // Two workers, as a deployment runs them: when the one that drains dies, the other takes the
   // line over once the lease runs out, and the dead one is restarted meanwhile. Each is killed
   // within 100 ms of its first progress, so that the line outlasts ten kills.
-  const workers: BoxofficeProcess[] = await Promise.all([startWorker(env), startWorker(env)]);
+  const workers: BoxofficeProcess[] = await Promise.all([startBoxoffice(worker), startBoxoffice(worker)]);
   const served = async () => Number(await h.ctx.redis.get(k.served));
   const stock = async () =>
     (await h.ctx.db.query<{ q: number }>('SELECT quantity_available AS q FROM ticket_types WHERE id = $1', [tt])).rows[0]!.q;
@@ -59,7 +59,7 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
     assert.ok((await stock()) >= 3, `kill ${kill + 1} lands while the line still drains`);
     await victim.kill9();
     buyers.push(...(await join(tt, 20, 100_000 + kill * 20)));
-    workers.push(spawnBoxoffice(env));
+    workers.push(await spawnBoxoffice(worker));
   }
 
   // The line, in join order, and what the admission rule grants of it with no hold returning.

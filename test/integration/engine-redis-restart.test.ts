@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { configEnv, killAll, startServer, startWorker } from '../helpers/processes.ts';
+import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 
@@ -26,7 +26,7 @@ test('redis-restart.kill-9-mid-storm-keeps-every-acknowledged-join', { timeout: 
   const capacity = 150;
   const tt = await h.ticketType(capacity, 1);
   const env = configEnv(h.config);
-  const [api] = await Promise.all([startServer(env), startWorker(env)]);
+  const [api] = await Promise.all([startBoxoffice({ role: 'api', env }), startBoxoffice({ role: 'worker', env })]);
 
   // 300 buyers join over about two seconds; Redis dies after 0.7 s and is back 0.8 s later.
   const acknowledged: string[] = [];

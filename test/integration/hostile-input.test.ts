@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { configEnv, killAll, startServer, type BoxofficeProcess } from '../helpers/processes.ts';
+import { configEnv, killAll, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const ADMIN = { authorization: 'Bearer test-admin-token' };
@@ -118,7 +118,7 @@ const TOKEN_JUNK = [
 ];
 
 let h: Harness;
-let server: BoxofficeProcess & { url: string };
+let server: BoxofficeProcess;
 let base: URL;
 const fixture = {
   held: '', confirmed: '', pending: '', soldOut: '', expired: '', cancelled: '',
@@ -147,15 +147,17 @@ const post = async (path: string, body: unknown, headers = {}) => {
 
 before(async () => {
   h = await createHarness();
-  server = await startServer({
-    ...configEnv(h.config),
-    LOG_LEVEL: 'info',
-    ROLE: 'all',
-    RESERVATION_TTL_SECONDS: '600',
-    CLEANUP_INTERVAL_SECONDS: '1',
-    // On, so that the limiter runs for every request, but far above what this test sends.
-    JOIN_LIMIT_PER_IP: '1000000',
-    JOIN_LIMIT_PER_USER: '1000000',
+  server = await startBoxoffice({
+    role: 'all',
+    env: {
+      ...configEnv(h.config),
+      LOG_LEVEL: 'info',
+      RESERVATION_TTL_SECONDS: '600',
+      CLEANUP_INTERVAL_SECONDS: '1',
+      // On, so that the limiter runs for every request, but far above what this test sends.
+      JOIN_LIMIT_PER_IP: '1000000',
+      JOIN_LIMIT_PER_USER: '1000000',
+    },
   });
   base = new URL(server.url);
 
