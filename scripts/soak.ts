@@ -14,7 +14,7 @@ import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { parseRecord } from '../src/domain/states.ts';
 import { dropDatabase } from '../src/db/migrate.ts';
-import { assertStockInvariants } from '../test/helpers/invariants.ts';
+import { assertStockInvariants } from '../support/invariants.ts';
 import { configEnv, startBoxoffice, type BoxofficeProcess } from '../support/processes.ts';
 
 export interface SoakOptions {

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
 import { join, post, stats, status, waitForStatus } from '../helpers/sale.ts';
 import type { BatchReport } from '../../src/engine/processor.ts';
 import { pauseAdmission } from '../../src/redis/line-control.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseRecord } from '../../src/domain/states.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
+import { assertStockInvariants, lineCounters } from '../../support/invariants.ts';
 import { configEnv, killAll, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 

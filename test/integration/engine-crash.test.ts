@@ -7,7 +7,7 @@ import { parseRecord } from '../../src/domain/states.ts';
 import { newToken } from '../../src/domain/token.ts';
 import { joinLine, releaseHolds } from '../../src/redis/lines.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../../support/invariants.ts';
 import { configEnv, killAll, spawnBoxoffice, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
+import { assertStockInvariants, lineCounters } from '../../support/invariants.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { waitFor } from '../../support/wait.ts';
 

@@ -5,7 +5,7 @@ import { tokenStatus } from '../../src/api/token-status.ts';
 import { newToken } from '../../src/domain/token.ts';
 import { joinLine } from '../../src/redis/lines.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
 import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;

@@ -8,7 +8,7 @@ import { LineFigures } from '../../src/api/line-figures.ts';
 import { pino } from 'pino';
 import { createDb, type Db } from '../../src/db/pool.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
 import { waitFor } from '../../support/wait.ts';
 
 interface StreamEvent {

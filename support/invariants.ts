@@ -1,11 +1,12 @@
-// DESIGN.md's invariants, read off PostgreSQL after a test: a failure names the broken one.
+// DESIGN.md's invariants, read off PostgreSQL and Redis after a test or the soak: a failure names
+// the broken one.
 import assert from 'node:assert/strict';
-import type { Context } from '../../src/context.ts';
-import type { Db } from '../../src/db/pool.ts';
-import { saleFigures } from '../../src/db/sale-figures.ts';
-import { tokenStatus, type StatusView } from '../../src/api/token-status.ts';
-import { parseRecord, type TokenRecord } from '../../src/domain/states.ts';
-import { execPipeline } from '../../src/redis/client.ts';
+import type { Context } from '../src/context.ts';
+import type { Db } from '../src/db/pool.ts';
+import { saleFigures } from '../src/db/sale-figures.ts';
+import { tokenStatus, type StatusView } from '../src/api/token-status.ts';
+import { parseRecord, type TokenRecord } from '../src/domain/states.ts';
+import { execPipeline } from '../src/redis/client.ts';
 
 /** I1 (stock adds up, never negative) and I2 (one booking per confirmed hold, none for others). */
 export async function assertStockInvariants(db: Db): Promise<void> {
