@@ -13,7 +13,7 @@ import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import type { TokenRecord } from '../src/domain/states.ts';
-import { assertStockInvariants, readLine } from '../support/invariants.ts';
+import { assertLineInvariants, assertStockInvariants, readLine } from '../support/invariants.ts';
 import { configEnv, startBoxoffice, type BoxofficeProcess } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -235,7 +235,10 @@ function createClient(apis: BoxofficeProcess[], tally: Tally) {
     const timer = setTimeout(() => abort.abort(), 30_000);
     try {
       const res = await fetch(url(`/queue/stream?token=${token}`), { signal: abort.signal });
-      if (res.status >= 500) stats.serverErrors++;
+      if (res.status >= 500) {
+        stats.serverErrors++;
+        tally.violations.push(`stream answered ${res.status}: ${await res.text()}`);
+      }
       if (!res.ok || !res.body) return undefined;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -397,12 +400,7 @@ async function checkInvariants(world: World, tally: Tally, status: StatusOf): Pr
   const { violations } = tally;
   const check = (assertion: () => Promise<unknown>) => assertion().catch((err: Error) => void violations.push(err.message));
   await check(() => assertStockInvariants(ctx.db)); // I1, I2, the per-user cap
-  for (const t of ticketTypes) {
-    // I3: holds granted in join order within the ticket type.
-    const line = await readLine(ctx, t.id);
-    const seqs = line.holds.map((h) => line.records.get(h.token)?.seq ?? -1);
-    if (seqs.some((seq, i) => seq < 0 || (i > 0 && seq <= seqs[i - 1]!))) violations.push(`I3: holds of ticket type ${t.id} out of join order`);
-  }
+  for (const t of ticketTypes) await check(() => assertLineInvariants(ctx, t.id)); // I2, I3, I6 per line
 
   const { rows } = await ctx.db.query<{ token: string; status: string; booked: boolean }>(
     `SELECT r.token, r.status, b.id IS NOT NULL AS booked FROM reservations r LEFT JOIN ticket_bookings b ON b.reservation_id = r.id`);
