@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { configEnv, killAll, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -101,6 +100,29 @@ function parseReply(raw: string): Reply {
   const [head = '', body = ''] = raw.split('\r\n\r\n');
   const headers = Object.fromEntries(head.split('\r\n').slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
   return { status: Number(head.split(' ')[1]), headers, body };
+}
+
+/** How often the server's sweeper has swept and its processor has found the paused line paused (its /metrics). */
+async function engineTurns(): Promise<{ sweeps: number; pausedRuns: number }> {
+  const { body } = await send(base, { path: '/metrics' });
+  const value = (match: (line: string) => boolean) => Number(body.split('\n').find(match)?.split(' ').at(-1) ?? 0);
+  return {
+    sweeps: value((l) => l.startsWith('boxoffice_sweeper_runs_total ')),
+    pausedRuns: value((l) => l.startsWith('boxoffice_processor_runs_total{')
+      && l.includes(`ticket_type_id="${fixture.tt.paused}"`) && l.includes('stopped="paused"')),
+  };
+}
+
+/**
+ * Resolves once the server's sweeper has run a whole sweep and its processor a whole poll of its
+ * lines (the only line it has to look at is the paused one) after this call: two of each, since
+ * the first may have begun before.
+ */
+async function aSweepAndAPollLater(): Promise<void> {
+  const start = await engineTurns();
+  await waitFor('the server to sweep and poll its lines', engineTurns, {
+    until: (now) => now.sweeps >= start.sweeps + 2 && now.pausedRuns >= start.pausedRuns + 2, intervalMs: 100,
+  });
 }
 
 /** Everything a request could have changed: rows and stock in PostgreSQL, every key in Redis. */
@@ -431,7 +453,7 @@ function malformedHttp(): (Case & { raw: string })[] {
 
 test('hostile.every-malformed-request-gets-a-json-4xx-and-changes-nothing', async (t) => {
   const first = await snapshot(h);
-  await delay(1_200); // one sweep and one processor poll later
+  await aSweepAndAPollLater();
   assert.deepEqual(await snapshot(h), first, 'set-up: the snapshot must be stable when nobody sends anything');
 
   const cases: (Case & { raw?: string })[] = [...hostileCases(), ...malformedHttp()];
@@ -460,7 +482,7 @@ test('hostile.every-malformed-request-gets-a-json-4xx-and-changes-nothing', asyn
   const health = await send(base, { path: '/healthz' });
   assert.equal(health.status, 200);
   assert.equal(server.lines.filter((l) => /"level":(50|60)/.test(l)).length, 0, 'errors were logged');
-  await delay(300); // anything a request set off in the background has landed
+  await aSweepAndAPollLater(); // whatever a request woke or scheduled has run by then
   assert.deepEqual(await snapshot(h), first, 'a hostile request changed PostgreSQL or Redis');
   t.diagnostic(`${cases.length} hostile requests, ${failures.length} answered wrongly`);
 });
