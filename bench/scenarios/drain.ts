@@ -1,6 +1,5 @@
 // Scenario 1, drain: a full line admitted as fast as the processor can, beside the two halves of
 // its work done alone (PostgreSQL's batched INSERT, the processor's Redis writes).
-import { setTimeout as delay } from 'node:timers/promises';
 import { newToken } from '../../src/domain/token.ts';
 import type { RedisClient } from '../../src/redis/client.ts';
 import { execPipeline } from '../../src/redis/client.ts';
@@ -112,8 +111,9 @@ async function drainOnce(env: BenchEnv, worker: ServerProcess, buyers: number, l
     } finally {
       clearInterval(timer);
     }
-    // The drain's trailing calls (the empty take, the lease's release) count too.
-    await delay(300);
+    // The drain's trailing calls (the empty take, the lease's release) count too; the release is
+    // the last of them.
+    await waitFor(`${label}: the worker to release the line`, async () => (await redis.exists(k.lease)) === 0, { timeoutMs: 10_000, intervalMs: 10 });
     const after = await worker.counters();
     const { rows } = await db.query<{ held: number; available: number }>(
       `SELECT (SELECT count(*)::int FROM reservations WHERE ticket_type_id = $1) AS held, quantity_available AS available
