@@ -17,8 +17,12 @@ export interface WaitOptions<T> {
  * Polls `check` until its value is ready and resolves with that value. On timeout it fails with
  * `what`, and the last value seen when `until` judged it. An error thrown by `check` fails at once.
  */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: WaitOptions<T> & { until: (value: T) => boolean }): Promise<T>;
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, options?: WaitOptions<T>): Promise<Exclude<T, undefined | false>>;
+export async function waitFor<T>(
+  what: string, check: () => T | Promise<T>, options: WaitOptions<T> & { until: (value: T) => boolean },
+): Promise<T>;
+export async function waitFor<T>(
+  what: string, check: () => T | Promise<T>, options?: WaitOptions<T>,
+): Promise<Exclude<T, undefined | false>>;
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: WaitOptions<T> = {}): Promise<T> {
   const { timeoutMs = 15_000, intervalMs = 25, until, progress } = options;
   const ready = until ?? ((value: T) => value !== undefined && value !== false);
@@ -33,14 +37,14 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
       lastMove = Date.now();
     }
     if (Date.now() - lastMove > timeoutMs) {
-      const seen = until ? `; last seen: ${describe(value)}` : '';
+      const seen = until ? `; last seen: ${shown(value)}` : '';
       throw new Error(`timed out after ${timeoutMs} ms${progress ? ' without progress' : ''} waiting for ${what}${seen}`);
     }
     await delay(intervalMs);
   }
 }
 
-function describe(value: unknown): string {
+function shown(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }

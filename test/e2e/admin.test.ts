@@ -127,8 +127,9 @@ describe('admin dashboard in a browser', () => {
     await waitCell('Balcony', '.stock-text', '2 confirmed · 2 held · 0 available of 4');
     await waitCell('Balcony', '.expiring', /^1 \(next in \d+ s\)$/);
     // The bar's segments slide to their new widths.
-    await waitFor('confirmed and held to be half the bar each', async () => [await barWidth('Balcony', 'confirmed'), await barWidth('Balcony', 'held')],
-      { until: (widths) => widths.every((w) => Math.abs(w - 0.5) < 0.02), timeoutMs: 5_000, intervalMs: 100 });
+    const widths = async () => [await barWidth('Balcony', 'confirmed'), await barWidth('Balcony', 'held')];
+    await waitFor('confirmed and held to be half the bar each', widths,
+      { until: (now) => now.every((w) => Math.abs(w - 0.5) < 0.02), timeoutMs: 5_000, intervalMs: 100 });
     await screenshot(page, 'admin-4-confirmed');
     await assertStockInvariants(h.ctx.db);
     errors.assertNone();
