@@ -1,29 +1,25 @@
 // One benchmark run's world: a fresh PostgreSQL database and a Redis key prefix of its own (as
-// test/helpers/harness.ts does for tests), the servers under test as separate processes, and the
-// clean-up of all of it. The URLs come from DATABASE_URL / REDIS_URL (or .env, or the defaults).
-import { spawn, type ChildProcess } from 'node:child_process';
+// test/helpers/harness.ts does for tests), the servers under test as separate processes
+// (support/processes.ts), and the clean-up of all of it. The URLs come from DATABASE_URL /
+// REDIS_URL (or .env, or the defaults).
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, parseConfig, type Config } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import { newToken } from '../src/domain/token.ts';
+import { startBoxoffice, type Role } from '../support/processes.ts';
 import type { ProbeCounters } from './probe.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
 export interface ServerOptions {
   /** Names the log file (and the CPU profile). */
   name: string;
-  role: 'all' | 'api' | 'worker';
+  role: Role;
   /** Preload bench/probe.ts to count SQL statements and Redis round trips. */
   probe?: boolean;
   env?: Record<string, string>;
@@ -32,7 +28,7 @@ export interface ServerOptions {
 }
 
 export interface ServerProcess {
-  /** http://127.0.0.1:<port>; empty for a worker. */
+  /** http://127.0.0.1:<port>: the API, or a worker's health and metrics. */
   url: string;
   pid: number;
   counters(): Promise<ProbeCounters>;
@@ -79,32 +75,6 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
-
-function answers(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    http.get(`${url}/healthz`, (res) => {
-      res.resume();
-      resolve(true);
-    }).on('error', () => resolve(false));
-  });
-}
-
-function tail(file: string, lines = 15): string {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
-
 export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
   const base = loadConfig();
   const db = new URL(base.DATABASE_URL);
@@ -122,25 +92,18 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
   const servers = new Set<ServerProcess>();
 
   async function startServer(o: ServerOptions): Promise<ServerProcess> {
-    const port = o.role === 'worker' ? 0 : await freePort();
-    const logFile = path.join(options.outDir, `${o.name}.log`);
-    const log = openSync(logFile, 'a');
-    const args = ['--import', 'tsx'];
-    if (o.probe) args.push('--import', PROBE);
-    if (options.cpuProf) args.push('--cpu-prof', `--cpu-prof-dir=${options.outDir}`, `--cpu-prof-name=${o.name}.cpuprofile`);
-    args.push(o.script ?? 'src/main.ts');
-    const subscribersBefore = await wakeSubscribers();
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      stdio: ['ignore', log, log, 'ipc'],
+    const nodeArgs = o.probe ? ['--import', PROBE] : [];
+    if (options.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.outDir}`, `--cpu-prof-name=${o.name}.cpuprofile`);
+    const proc = await startBoxoffice({
+      role: o.role,
+      logFile: path.join(options.outDir, `${o.name}.log`),
+      nodeArgs,
+      script: o.script,
+      ipc: true,
       env: {
-        ...process.env,
         DATABASE_URL: config.DATABASE_URL,
         REDIS_URL: config.REDIS_URL,
         REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
-        ROLE: o.role,
-        HOST: '127.0.0.1',
-        PORT: String(port),
         LOG_LEVEL: options.logLevel,
         PROCESSOR_BATCH_SIZE: String(options.batchSize),
         // All load comes from one address, standing for thousands of buyers': the per-address
@@ -152,22 +115,10 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
         ...options.serverEnv,
       },
     });
-    closeSync(log);
-    live.add(child);
-    const exited = once(child, 'exit').catch(() => undefined); // a failed spawn also sets exitCode
-    const url = port ? `http://127.0.0.1:${port}` : '';
-    const deadline = Date.now() + 30_000;
-    // Ready: the HTTP port answers, or (a worker) its wake subscription is in place.
-    while (!(url ? await answers(url) : (await wakeSubscribers()) > subscribersBefore)) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`${o.name} did not start (see ${logFile}):\n${tail(logFile)}`);
-      }
-      await delay(50);
-    }
+    const { child } = proc;
     const server: ServerProcess = {
-      url,
-      pid: child.pid!,
+      url: proc.url,
+      pid: proc.pid,
       counters() {
         return new Promise((resolve, reject) => {
           const onMessage = (m: { probe?: ProbeCounters }) => {
@@ -181,21 +132,11 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
       },
       async stop() {
         servers.delete(server);
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(killer);
-        live.delete(child);
+        await proc.stop(15_000);
       },
     };
     servers.add(server);
     return server;
-  }
-
-  async function wakeSubscribers(): Promise<number> {
-    const [, count] = (await ctx.redis.pubsub('NUMSUB', ctx.keys.wakeChannel)) as [string, number];
-    return Number(count);
   }
 
   async function countKeys(pattern: string): Promise<number> {

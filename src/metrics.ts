@@ -17,7 +17,7 @@ const BATCH_SIZES = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_00
 
 export interface Metrics {
   registry: Registry;
-  /** For startEngine: counts the processor's batches and the sweeper's runs. */
+  /** For startEngine: counts the processor's batches and runs and the sweeper's runs. */
   engineHooks: Required<EngineHooks>;
   /** Fastify onResponse hook: request durations by route and status. */
   observeRequest(req: FastifyRequest, reply: FastifyReply): void;
@@ -56,6 +56,10 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
   });
   const recoveries = new Counter({
     name: 'boxoffice_processor_recovery_batches_total', help: 'Batches that settled what an interrupted processor left.', registers,
+  });
+  const runs = new Counter({
+    name: 'boxoffice_processor_runs_total', help: 'Runs of a line by the processor, by why each ended (paused, leased, empty, waiting...).',
+    labelNames: ['ticket_type_id', 'stopped'], registers,
   });
   const sweeps = new Counter({ name: 'boxoffice_sweeper_runs_total', help: 'Sweeps run (each releases whatever holds are due, possibly none).', registers });
   const released = new Counter({ name: 'boxoffice_sweeper_released_total', help: 'Expired holds released by the sweeper.', registers });
@@ -110,6 +114,9 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
         batchSeconds.observe(report.ms / 1000);
         if (report.soldOut) soldOut.inc({ ticket_type_id: report.ticketTypeId }, report.soldOut);
         if (report.recovery) recoveries.inc();
+      },
+      onRun(report) {
+        runs.inc({ ticket_type_id: report.ticketTypeId, stopped: report.stopped });
       },
       onSweep(report) {
         sweeps.inc();

@@ -25,19 +25,3 @@ export async function watchLine(
   await subscriber.subscribe(channel);
   return () => subscriber.disconnect();
 }
-
-/** Resolves when `check` is true, polling; rejects when `stalled` says nothing moved for too long. */
-export async function until(check: () => boolean, what: string, stallMs = 30_000, progressOf: () => number = () => 0) {
-  let lastProgress = progressOf();
-  let lastMove = Date.now();
-  while (!check()) {
-    await new Promise((r) => setTimeout(r, 10));
-    const now = progressOf();
-    if (now !== lastProgress) {
-      lastProgress = now;
-      lastMove = Date.now();
-    } else if (Date.now() - lastMove > stallMs) {
-      throw new Error(`stalled for ${stallMs / 1000} s waiting for ${what}`);
-    }
-  }
-}

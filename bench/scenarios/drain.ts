@@ -1,9 +1,9 @@
 // Scenario 1, drain: a full line admitted as fast as the processor can, beside the two halves of
 // its work done alone (PostgreSQL's batched INSERT, the processor's Redis writes).
-import { setTimeout as delay } from 'node:timers/promises';
 import { newToken } from '../../src/domain/token.ts';
 import type { BenchEnv, ServerProcess } from '../env.ts';
-import { until, watchLine } from '../lib/line-events.ts';
+import { waitFor } from '../../support/wait.ts';
+import { watchLine } from '../lib/line-events.ts';
 import type { Progress } from '../lib/progress.ts';
 import { defineScenario } from '../lib/report.ts';
 import { epochMs, fmt, median, round } from '../lib/stats.ts';
@@ -103,12 +103,13 @@ async function drainOnce(env: BenchEnv, worker: ServerProcess, buyers: number, l
       progress.update(`${label}: ${fmt(served)}/${fmt(buyers)} held, ${fmt(served / s)}/s`);
     }, 250);
     try {
-      await until(() => finishedAt > 0, `${label} to finish`, 30_000, () => served);
+      await waitFor(`${label} to finish`, () => finishedAt > 0, { timeoutMs: 30_000, intervalMs: 10, progress: () => served });
     } finally {
       clearInterval(timer);
     }
-    // The drain's trailing calls (the empty take, the lease's release) count too.
-    await delay(300);
+    // The drain's trailing calls (the empty take, the lease's release) count too; the release is
+    // the last of them.
+    await waitFor(`${label}: the worker to release the line`, async () => (await lines.leaseRemainingMs(id)) === -2, { timeoutMs: 10_000, intervalMs: 10 });
     const after = await worker.counters();
     const { rows } = await db.query<{ held: number; available: number }>(
       `SELECT (SELECT count(*)::int FROM reservations WHERE ticket_type_id = $1) AS held, quantity_available AS available

@@ -3,7 +3,8 @@
 // buyer in line costs in Redis memory.
 import { defineScenario } from '../lib/report.ts';
 import { paced } from '../lib/paced.ts';
-import { until, watchLine } from '../lib/line-events.ts';
+import { waitFor } from '../../support/wait.ts';
+import { watchLine } from '../lib/line-events.ts';
 import { fmt, percentile, round } from '../lib/stats.ts';
 
 export interface FlashSaleOptions {
@@ -38,15 +39,15 @@ export const flashSale = defineScenario({
         onProgress: (sent, answered) => progress.update(`flash sale: ${fmt(sent)} joins sent, ${fmt(answered)} answered, ${fmt(held)}/${fmt(o.tickets)} held`),
       });
       if (joins.failed) throw new Error(`${joins.failed} of ${o.buyers} joins failed`);
-      await until(() => allHeldAt > 0, 'every ticket to be held', 30_000, () => held);
+      await waitFor('every ticket to be held', () => allHeldAt > 0, { timeoutMs: 30_000, intervalMs: 10, progress: () => held });
       const memoryRush = await env.usedMemory();
       // The join rate limit keeps a counter per user for its window: spent once the window ends.
       const counters = `${keys.rateLimit}*`;
-      const deadline = Date.now() + 60_000;
-      while ((await env.countKeys(counters)) > 0 && Date.now() < deadline) {
-        progress.update('flash sale: waiting for the rate limit counters to expire before measuring memory');
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await waitFor('the rate limit counters to expire before measuring memory', async () => {
+        const left = await env.countKeys(counters);
+        if (left) progress.update('flash sale: waiting for the rate limit counters to expire before measuring memory');
+        return left === 0;
+      }, { timeoutMs: 60_000, intervalMs: 500 });
       const memoryAfter = await env.usedMemory();
       const line = await env.lineBytes(id);
       const k = keys.line(id);

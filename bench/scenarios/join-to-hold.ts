@@ -5,7 +5,8 @@
 // the server's own timestamp) splits the wait into "until the processor picked it up" and the rest.
 import { defineScenario } from '../lib/report.ts';
 import { paced } from '../lib/paced.ts';
-import { until, watchLine } from '../lib/line-events.ts';
+import { waitFor } from '../../support/wait.ts';
+import { watchLine } from '../lib/line-events.ts';
 import { fmt, percentile, round } from '../lib/stats.ts';
 
 export interface JoinToHoldOptions {
@@ -80,7 +81,7 @@ export const joinToHold = defineScenario({
           onProgress: (sent) => progress.update(`join to hold, ${phase}: ${fmt(sent)}/${fmt(count)} joins, ${fmt(visible.size)} held`),
         });
         if (stats.failed) throw new Error(`${stats.failed} of ${count} joins failed`);
-        await until(() => visible.size >= count, 'every join to be held', 10_000, () => visible.size);
+        await waitFor('every join to be held', () => visible.size >= count, { timeoutMs: 10_000, intervalMs: 10, progress: () => visible.size });
         const { rows } = await env.ctx.db.query<{ token: string; at: number }>(
           'SELECT token, extract(epoch FROM created_at) * 1000 AS at FROM reservations WHERE ticket_type_id = $1',
           [id],

@@ -1,12 +1,14 @@
 // The background work of ROLE=worker (and all): processor and sweeper, woken over Redis pub/sub,
 // and the removal of finished lines' keys.
 import type { Context } from '../context.ts';
-import { Processor, type BatchReport } from './processor.ts';
+import { Processor, type BatchReport, type RunReport } from './processor.ts';
 import { Retention, type PurgeReport } from './retention.ts';
 import { Sweeper, type SweepReport } from './sweeper.ts';
 
 export interface EngineHooks {
   onBatch?: (report: BatchReport) => void;
+  /** After every run of a line: why the processor stopped looking at it (tests wait on this). */
+  onRun?: (report: RunReport) => void;
   onSweep?: (report: SweepReport) => void;
   onPurge?: (report: PurgeReport) => void;
 }
@@ -18,7 +20,7 @@ export interface Engine {
 }
 
 export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promise<Engine> {
-  const processor = new Processor(ctx, hooks.onBatch);
+  const processor = new Processor(ctx, hooks.onBatch, hooks.onRun);
   const sweeper = new Sweeper(ctx, hooks.onSweep);
   const retention = new Retention(ctx, hooks.onPurge);
   const subscriber = ctx.redis.duplicate({ maxRetriesPerRequest: null });

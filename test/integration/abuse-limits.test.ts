@@ -2,10 +2,10 @@
 // cap across joins, body size limits, security headers, and what one buyer can learn of another.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { buildApp } from '../../src/api/app.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
 
@@ -25,14 +25,6 @@ const join = (app: App, user_id: string, ticket_type_id: number, quantity = 1, r
 
 async function statusOf(app: App, token: string): Promise<string> {
   return (await app.inject({ url: `/reservation/status?token=${token}` })).json().status;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await delay(25);
-  }
 }
 
 function assertRateLimited(res: Awaited<ReturnType<App['inject']>>, windowSeconds: number) {
@@ -93,7 +85,7 @@ describe('rate limits on join', () => {
     await join(app, 'w1', tt, 1, '10.0.2.1');
     await join(app, 'w2', tt, 1, '10.0.2.1');
     assertRateLimited(await join(app, 'w3', tt, 1, '10.0.2.1'), 1);
-    await until(async () => (await join(app, 'w3', tt, 1, '10.0.2.1')).statusCode === 202, 'the window to end', 3_000);
+    await waitFor('the window to end', async () => (await join(app, 'w3', tt, 1, '10.0.2.1')).statusCode === 202, { timeoutMs: 3_000 });
   });
 
   test('limits.forwarded-address-counts-only-behind-a-trusted-proxy', async () => {
@@ -117,7 +109,7 @@ describe('per-user cap across joins', () => {
     assert.equal((await join(app, 'ann', tt, 5)).json().error.code, 'quantity_too_large');
 
     const first = (await join(app, 'ann', tt, 3)).json().queue_token;
-    await until(async () => (await statusOf(app, first)) === 'reserved', 'the first hold');
+    await waitFor('the first hold', async () => (await statusOf(app, first)) === 'reserved');
     // While the hold lives a join is refused, and never shows the token (I5), whatever quantity is asked.
     const repeat = await join(app, 'ann', tt, 1);
     assert.equal(repeat.statusCode, 409);
@@ -131,12 +123,12 @@ describe('per-user cap across joins', () => {
     assert.equal(over.json().error.code, 'user_limit_reached');
     const second = await join(app, 'ann', tt, 1);
     assert.equal(second.statusCode, 202, second.body);
-    await until(async () => (await statusOf(app, second.json().queue_token)) === 'reserved', 'the second hold');
+    await waitFor('the second hold', async () => (await statusOf(app, second.json().queue_token)) === 'reserved');
     // A live hold counts: cancelling it gives the allowance back, confirming it uses it up.
     assert.equal((await join(app, 'ann', tt, 1)).json().error.code, 'already_joined');
     await app.inject({ method: 'POST', url: '/reservation/cancel', payload: { token: second.json().queue_token } });
     const fourth = (await join(app, 'ann', tt, 1)).json().queue_token;
-    await until(async () => (await statusOf(app, fourth)) === 'reserved', 'the fourth hold');
+    await waitFor('the fourth hold', async () => (await statusOf(app, fourth)) === 'reserved');
     await app.inject({ method: 'POST', url: '/reservation/confirm', payload: { token: fourth } });
     assert.equal((await join(app, 'ann', tt, 1)).json().error.code, 'user_limit_reached');
     // Another buyer and another ticket type are not affected.
@@ -155,7 +147,7 @@ describe('per-user cap across joins', () => {
     await h.engine();
     const tt = await h.ticketType(10, 2);
     const first = (await join(app, 'eve', tt, 2)).json().queue_token;
-    await until(async () => (await statusOf(app, first)) === 'expired', 'the hold to expire', 8_000);
+    await waitFor('the hold to expire', async () => (await statusOf(app, first)) === 'expired', { timeoutMs: 8_000 });
     const again = await join(app, 'eve', tt, 2);
     assert.equal(again.statusCode, 202, again.body);
     assert.notEqual(again.json().queue_token, first);
@@ -166,11 +158,11 @@ describe('per-user cap across joins', () => {
     const engine = await h.engine();
     const tt = await h.ticketType(100, 4);
     const first = (await join(app, 'cat', tt, 1)).json().queue_token;
-    await until(async () => (await statusOf(app, first)) === 'reserved', 'the hold');
+    await waitFor('the hold', async () => (await statusOf(app, first)) === 'reserved');
     // No sweeper: the hold runs out in PostgreSQL, but the line still shows the user's old token
     // as held (its record R, with an end now past), as in the moment before a sweep.
     await engine.stop();
-    await until(async () => (await statusOf(app, first)) === 'expired', 'the hold to lapse', 5_000);
+    await waitFor('the hold to lapse', async () => (await statusOf(app, first)) === 'expired', { timeoutMs: 5_000 });
     const replies = await Promise.all(Array.from({ length: 10 }, () => join(app, 'cat', tt, 1)));
     assert.deepEqual(replies.map((r) => r.statusCode).sort(), [202, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
     assert.notEqual(replies.find((r) => r.statusCode === 202)!.json().queue_token, first);
@@ -215,7 +207,7 @@ describe('request hygiene and secrecy', () => {
     const tt = await h.ticketType(1);
     const alice = (await join(app, 'alice', tt, 1)).json().queue_token as string;
     const bob = (await join(app, 'bob', tt, 1)).json().queue_token as string;
-    await until(async () => (await statusOf(app, alice)) === 'reserved', 'alice to hold');
+    await waitFor('alice to hold', async () => (await statusOf(app, alice)) === 'reserved');
     const secret = alice.split('.')[0]!;
     const eventId = (await h.ctx.db.query<{ event_id: number }>('SELECT event_id FROM ticket_types WHERE id = $1', [tt])).rows[0]!.event_id;
     const seenByBob = [

@@ -2,18 +2,25 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
-import { join, post, stats, status, waitFor, waitForStatus } from '../helpers/sale.ts';
-import type { BatchReport } from '../../src/engine/processor.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { join, post, stats, status, waitForStatus } from '../helpers/sale.ts';
+import type { Engine } from '../../src/engine/index.ts';
+import type { BatchReport, RunReport } from '../../src/engine/processor.ts';
+import { waitFor } from '../../support/wait.ts';
 
 describe('pause and resume admission', () => {
   let h: Harness;
   let app: Awaited<ReturnType<Harness['app']>>;
+  let engine: Engine;
   let onBatch: (r: BatchReport) => void = () => undefined;
+  const runs: RunReport[] = [];
+  /** The first run of the line reported from `runs[from]` on: the processor has looked at it and stopped. */
+  const runAfter = (tt: number, from: number) =>
+    waitFor(`a processor run of ticket type ${tt}`, () => runs.slice(from).find((r) => r.ticketTypeId === tt), { timeoutMs: 10_000 });
   before(async () => {
     h = await createHarness({ PROCESSOR_BATCH_SIZE: '2' });
     app = await h.app();
-    await h.engine({ onBatch: (r) => onBatch(r) });
+    engine = await h.engine({ onBatch: (r) => onBatch(r), onRun: (r) => runs.push(r) });
   });
   after(() => h.close());
 
@@ -26,8 +33,11 @@ describe('pause and resume admission', () => {
 
     const tokens = [];
     for (let i = 0; i < 3; i++) tokens.push(await join(app, tt, `paused-${i}`));
-    // Nobody may be admitted while paused: give the processor ample time to (wrongly) act.
-    await new Promise((r) => setTimeout(r, 600));
+    // Nobody may be admitted while paused: the processor looks at the line once more and leaves
+    // it alone. The pause never expires, so no later run can do otherwise.
+    const seen = runs.length;
+    engine.processor.wake(tt);
+    assert.equal((await runAfter(tt, seen)).stopped, 'paused');
     for (const token of tokens) assert.equal(await status(app, token), 'pending');
     assert.equal((await stats(app)).get(tt)!.admitted, 0);
     assert.equal((await stats(app)).get(tt)!.waiting, 3);
@@ -51,16 +61,20 @@ describe('pause and resume admission', () => {
     const tokens = [];
     for (let i = 0; i < 6; i++) tokens.push(await join(app, tt, `mid-${i}`));
     let batches = 0;
+    let runsBeforeFirstBatch = 0;
     // Paused again from inside the first batch's report: the processor holds the lease and takes
     // the next batch right after; the pause goes first on the same Redis connection.
     onBatch = (r) => {
       if (r.ticketTypeId !== tt) return;
       batches++;
-      if (batches === 1) void h.ctx.lines.pause(tt);
+      if (batches > 1) return;
+      runsBeforeFirstBatch = runs.length;
+      void h.ctx.lines.pause(tt);
     };
     await post(app, `/admin/ticket-types/${tt}/resume`);
-    await waitFor('first batch', async () => batches >= 1);
-    await new Promise((r) => setTimeout(r, 600));
+    await waitFor('first batch', () => batches >= 1, { timeoutMs: 10_000 });
+    // The run that admitted the first batch ends: its next take finds the lease parked.
+    assert.equal((await runAfter(tt, runsBeforeFirstBatch)).stopped, 'lease_lost');
     const s = (await stats(app)).get(tt)!;
     assert.equal(batches, 1, 'no batch after the pause');
     assert.equal(s.admitted, 2, 'only the batch in flight (PROCESSOR_BATCH_SIZE=2) was admitted');

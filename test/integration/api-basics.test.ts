@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
 
 const admin = { authorization: 'Bearer test-admin-token' };
 

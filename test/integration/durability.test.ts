@@ -8,7 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants } from '../helpers/invariants.ts';
+import { assertLineInvariants } from '../../support/invariants.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 
 const CLIENTS = 50;

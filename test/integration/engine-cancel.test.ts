@@ -3,8 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 import { joinInOrder } from '../helpers/sale.ts';
 
 let h: Harness;
@@ -24,14 +24,14 @@ const stock = async (tt: number) =>
 test('cancel.hold-returns-stock-at-once-and-the-next-buyer-is-admitted', async () => {
   const tt = await h.ticketType(2);
   const [a, b, c] = (await joinInOrder(app, tt, 3, 'hold')) as [string, string, string];
-  await until(async () => (await status(b)).status === 'reserved', { what: 'two holds' });
+  await waitFor('two holds', async () => (await status(b)).status === 'reserved');
   assert.equal((await status(c)).status, 'pending');
 
   const started = Date.now();
   const res = await cancel(a);
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(res.json(), { status: 'cancelled' });
-  await until(async () => (await status(c)).status === 'reserved', { what: 'the next buyer admitted' });
+  await waitFor('the next buyer admitted', async () => (await status(c)).status === 'reserved');
   assert.ok(Date.now() - started < 2_000, 'the next buyer got the returned ticket within moments');
   assert.equal((await status(a)).status, 'cancelled');
   assert.equal((await cancel(a)).statusCode, 200, 'a repeat answers the same');
@@ -45,14 +45,14 @@ test('cancel.hold-returns-stock-at-once-and-the-next-buyer-is-admitted', async (
 test('cancel.pending-buyer-leaves-the-line-and-never-gets-a-hold', async () => {
   const tt = await h.ticketType(1);
   const [a, b, c] = (await joinInOrder(app, tt, 3, 'pending')) as [string, string, string];
-  await until(async () => (await status(a)).status === 'reserved', { what: 'the hold' });
+  await waitFor('the hold', async () => (await status(a)).status === 'reserved');
   assert.equal((await status(b)).position, 1);
 
   assert.deepEqual((await cancel(b)).json(), { status: 'cancelled' });
   assert.equal((await status(b)).status, 'cancelled');
   assert.equal((await cancel(b)).statusCode, 200, 'a repeat answers the same');
   assert.equal((await cancel(a)).statusCode, 200);
-  await until(async () => (await status(c)).status === 'reserved', { what: 'the buyer behind the cancelled one admitted' });
+  await waitFor('the buyer behind the cancelled one admitted', async () => (await status(c)).status === 'reserved');
   const { rows } = await h.ctx.db.query('SELECT 1 FROM reservations WHERE token = $1', [b]);
   assert.equal(rows.length, 0, 'the cancelled buyer never got a hold');
   await assertStockInvariants(h.ctx.db);
@@ -70,12 +70,11 @@ test('cancel.racing-admission-leaves-no-hold-and-no-leak', { timeout: 30_000 }, 
     if (i % 2) assert.deepEqual((await cancel(token)).json(), { status: 'cancelled' });
     return { token, cancelled: i % 2 === 1 };
   }));
-  let wrong: string[] = [];
-  await until(async () => {
+  await waitFor('every buyer reserved or cancelled', async () => {
     const views = await Promise.all(outcomes.map((o) => status(o.token)));
-    wrong = views.flatMap((v, i) => v.status === (outcomes[i]!.cancelled ? 'cancelled' : 'reserved') ? [] : [`${outcomes[i]!.token}: ${JSON.stringify(v)}`]);
-    return wrong.length === 0;
-  }, { intervalMs: 200, timeoutMs: 30_000, what: 'every buyer reserved or cancelled' }).catch((err: Error) => assert.fail(`${err.message}: ${wrong.slice(0, 5).join(', ')}`));
+    const wrong = views.flatMap((v, i) => v.status === (outcomes[i]!.cancelled ? 'cancelled' : 'reserved') ? [] : [`${outcomes[i]!.token}: ${JSON.stringify(v)}`]);
+    return wrong.slice(0, 5);
+  }, { until: (wrong) => wrong.length === 0, intervalMs: 200, timeoutMs: 30_000 });
 
   const { rows } = await h.ctx.db.query<{ token: string; status: string }>(
     'SELECT token, status FROM reservations WHERE ticket_type_id = $1', [tt]);
@@ -99,14 +98,14 @@ test('cancel.while-admission-is-in-flight-revokes-the-hold', async () => {
     await blocker.query('SELECT 1 FROM ticket_types WHERE id = $1 FOR NO KEY UPDATE', [tt]);
     const [token] = (await joinInOrder(app, tt, 1, 'in-flight')) as [string];
     const k = h.ctx.keys.line(tt);
-    await until(async () => (await h.ctx.redis.llen(k.processing)) === 1, { what: 'the batch taken' });
+    await waitFor('the batch taken', async () => (await h.ctx.redis.llen(k.processing)) === 1);
     assert.deepEqual((await cancel(token)).json(), { status: 'cancelled' });
     await blocker.query('COMMIT');
 
-    await until(async () => {
+    await waitFor('the hold granted in flight, then revoked', async () => {
       const { rows } = await h.ctx.db.query<{ status: string }>('SELECT status FROM reservations WHERE token = $1', [token]);
       return rows[0]?.status === 'cancelled';
-    }, { what: 'the hold granted in flight, then revoked' });
+    });
     assert.equal(await stock(tt), 5);
     assert.equal((await status(token)).status, 'cancelled');
     await assertStockInvariants(h.ctx.db);

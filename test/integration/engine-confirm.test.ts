@@ -3,8 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 import { joinInOrder } from '../helpers/sale.ts';
 
 let h: Harness;
@@ -28,7 +28,7 @@ const confirm = (token: string) => app.inject({ method: 'POST', url: '/reservati
 test('confirm.twenty-concurrently-create-one-booking', async () => {
   const tt = await h.ticketType(5);
   const [token] = await joinInOrder(app, tt, 1, 'twenty');
-  await until(async () => (await status(token!)).status === 'reserved', { what: 'the hold' });
+  await waitFor('the hold', async () => (await status(token!)).status === 'reserved');
   await extend(token!);
 
   const replies = await Promise.all(Array.from({ length: 20 }, () => confirm(token!)));
@@ -48,7 +48,7 @@ test('confirm.twenty-concurrently-create-one-booking', async () => {
 test('confirm.wrong-states-answer-409-or-404', async () => {
   const tt = await h.ticketType(1);
   const [holder, waiter] = await joinInOrder(app, tt, 2, 'states');
-  await until(async () => (await status(holder!)).status === 'reserved', { what: 'the hold' });
+  await waitFor('the hold', async () => (await status(holder!)).status === 'reserved');
   await extend(holder!);
   const pending = await confirm(waiter!);
   assert.equal(pending.statusCode, 409);
@@ -62,10 +62,10 @@ test('confirm.racing-expiry-ends-confirmed-or-expired-never-both', { timeout: 30
   const capacity = 60;
   const tt = await h.ticketType(capacity);
   const tokens = await joinInOrder(app, tt, capacity, 'race');
-  const views = await until(async () => {
+  const views = await waitFor('every buyer holding', async () => {
     const all = await Promise.all(tokens.map(status));
     return all.every((v) => v.status === 'reserved') ? all : undefined;
-  }, { what: 'every buyer holding' });
+  });
 
   // Each confirm is sent at a random moment from 250 ms before its hold runs out to 150 ms after,
   // while two sweepers expire the holds right at their deadline.
@@ -75,11 +75,11 @@ test('confirm.racing-expiry-ends-confirmed-or-expired-never-both', { timeout: 30
     const res = await confirm(token);
     return { token, code: res.statusCode, body: res.json() };
   }));
-  await until(async () => {
+  await waitFor('every hold settled either way', async () => {
     const { rows } = await h.ctx.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM reservations WHERE ticket_type_id = $1 AND status = 'reserved'`, [tt]);
     return rows[0]!.n === 0;
-  }, { what: 'every hold settled either way' });
+  });
 
   const { rows } = await h.ctx.db.query<{ token: string; status: string }>(
     'SELECT token, status FROM reservations WHERE ticket_type_id = $1', [tt]);

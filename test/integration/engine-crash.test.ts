@@ -4,8 +4,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admitBatch, expireDue } from '../../src/db/holds.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { configEnv, killAll, spawnBoxoffice, startWorker, until, type BoxofficeProcess } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../../support/invariants.ts';
+import { configEnv, killAll, spawnBoxoffice, startBoxoffice, type BoxofficeProcess } from '../../support/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const KILLS = 10;
 
@@ -36,18 +37,18 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
   const k = h.ctx.keys.line(tt);
   const buyers = await join(tt, 20_000, 0);
   // Batches of 100, so that a kill often lands with one in flight.
-  const env = { ...configEnv(h.config), ROLE: 'worker', PORT: '0', PROCESSOR_BATCH_SIZE: '100' };
+  const worker = { role: 'worker', env: { ...configEnv(h.config), PROCESSOR_BATCH_SIZE: '100' } } as const;
   // Two workers, as a deployment runs them: when the one that drains dies, the other takes the
   // line over once the lease runs out, and the dead one is restarted meanwhile. Each is killed
   // within 100 ms of its first progress, so that the line outlasts ten kills.
-  const workers: BoxofficeProcess[] = await Promise.all([startWorker(env), startWorker(env)]);
+  const workers: BoxofficeProcess[] = await Promise.all([startBoxoffice(worker), startBoxoffice(worker)]);
   const served = async () => Number(await h.ctx.redis.get(k.served));
   const stock = async () =>
     (await h.ctx.db.query<{ q: number }>('SELECT quantity_available AS q FROM ticket_types WHERE id = $1', [tt])).rows[0]!.q;
 
   for (let kill = 0; kill < KILLS; kill++) {
     const progress = await served();
-    await until(async () => (await served()) > progress, { timeoutMs: 30_000, what: `draining after kill ${kill}` });
+    await waitFor(`draining after kill ${kill}`, async () => (await served()) > progress, { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, Math.random() * 100));
     const owner = await h.ctx.redis.get(k.lease);
     const victim = workers.find((w) => w.running && owner?.includes(`:${w.pid}:`));
@@ -55,7 +56,7 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
     assert.ok((await stock()) >= 3, `kill ${kill + 1} lands while the line still drains`);
     await victim.kill9();
     buyers.push(...(await join(tt, 20, 100_000 + kill * 20)));
-    workers.push(spawnBoxoffice(env));
+    workers.push(await spawnBoxoffice(worker));
   }
 
   // The line, in join order, and what the admission rule grants of it with no hold returning.
@@ -72,10 +73,10 @@ test('crash.kill-9-of-draining-worker-ten-times-loses-nobody-and-keeps-order', {
     expected.push(b.token);
   }
 
-  const rest = await until(async () => {
+  const rest = await waitFor(`${expected.length} buyers served`, async () => {
     const line = await readLine(h.ctx, tt);
     return line.served === expected.length && line.processing.length === 0 ? line : undefined;
-  }, { timeoutMs: 60_000, what: `${expected.length} buyers served` });
+  }, { timeoutMs: 60_000 });
   // A worker killed between taking a batch and settling it leaves the batch to the next one.
   const recoveries = workers
     .flatMap((w) => w.lines)
@@ -112,7 +113,7 @@ test('crash.between-commit-and-settle-replays-the-committed-batch', async () => 
   await new Promise((r) => setTimeout(r, 1_100)); // a fresh batch now would give later expiries
 
   await h.engine();
-  await until(async () => (await readLine(h.ctx, tt)).served === 5, { what: 'all five served' });
+  await waitFor('all five served', async () => (await readLine(h.ctx, tt)).served === 5);
   const line = await assertLineInvariants(h.ctx, tt);
   assert.deepEqual(line.holds.map((hold) => [hold.token, hold.status]),
     [[t1, 'expired'], [t3, 'reserved'], [t4, 'reserved'], [t5, 'reserved']]);

@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SweepReport } from '../../src/engine/sweeper.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;
 let app: Awaited<ReturnType<Harness['app']>>;
@@ -37,7 +37,7 @@ test('expiry.unconfirmed-holds-expire-and-stock-goes-to-the-next-buyers-in-order
   const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
 
   // Wave 1: buyers 0-9 hold; 10-19 wait, in order.
-  await until(async () => (await holdsOf(tt)).length === 10, { what: 'first ten holds' });
+  await waitFor('first ten holds', async () => (await holdsOf(tt)).length === 10);
   assert.deepEqual((await holdsOf(tt)).map((r) => r.token), tokens.slice(0, 10));
   assert.deepEqual(await Promise.all(tokens.slice(10, 13).map(async (t) => (await status(t)).position)), [1, 2, 3]);
   for (const token of tokens.slice(0, 3)) {
@@ -46,7 +46,7 @@ test('expiry.unconfirmed-holds-expire-and-stock-goes-to-the-next-buyers-in-order
   }
 
   // Wave 2: 3-9 expire; their 7 tickets go to buyers 10-16, within about a second of the expiry.
-  await until(async () => (await holdsOf(tt)).length === 17, { what: 'seven holds given on' });
+  await waitFor('seven holds given on', async () => (await holdsOf(tt)).length === 17);
   let rows = await holdsOf(tt);
   assert.deepEqual(rows.map((r) => r.token), tokens.slice(0, 17), 'returned stock goes to the next buyers, in join order');
   assert.deepEqual(rows.slice(0, 10).map((r) => r.status), [...Array(3).fill('confirmed'), ...Array(7).fill('expired')]);
@@ -62,8 +62,7 @@ test('expiry.unconfirmed-holds-expire-and-stock-goes-to-the-next-buyers-in-order
   await assertStatusesAgree(h.ctx, tt);
 
   // Wave 3: 10-16 expire; buyers 17-19 get three of the seven; then theirs expire too.
-  await until(async () => (await holdsOf(tt)).filter((r) => r.status === 'expired').length === 17,
-    { timeoutMs: 20_000, what: 'every unconfirmed hold expired' });
+  await waitFor('every unconfirmed hold expired', async () => (await holdsOf(tt)).filter((r) => r.status === 'expired').length === 17, { timeoutMs: 20_000 });
   rows = await holdsOf(tt);
   assert.deepEqual(rows.map((r) => r.token), tokens, 'every buyer got a hold, in join order');
   const { rows: [stock] } = await h.ctx.db.query<{ q: number }>('SELECT quantity_available AS q FROM ticket_types WHERE id = $1', [tt]);

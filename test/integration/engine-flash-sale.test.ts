@@ -5,8 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
-import { configEnv, killAll, startServer, startWorker } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
+import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
 
 const BUYERS = 250;
 const POLL_MS = 400;
@@ -16,7 +16,8 @@ let base: string;
 before(async () => {
   h = await createHarness({ RESERVATION_TTL_SECONDS: '2', JOIN_LIMIT_PER_IP: '0', JOIN_LIMIT_PER_USER: '0' });
   const env = configEnv(h.config);
-  const [api] = await Promise.all([startServer(env), startWorker(env), startWorker(env)]);
+  const [api] = await Promise.all(
+    [startBoxoffice({ role: 'api', env }), startBoxoffice({ role: 'worker', env }), startBoxoffice({ role: 'worker', env })]);
   base = api.url;
 });
 after(async () => {

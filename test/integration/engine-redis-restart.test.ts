@@ -3,9 +3,11 @@
 // join is still in line or holding, in join order, and the worker carries on by itself.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../helpers/invariants.ts';
-import { configEnv, killAll, startServer, startWorker, until } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../../support/invariants.ts';
+import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 
 let redis: RedisServer;
@@ -25,13 +27,15 @@ test('redis-restart.kill-9-mid-storm-keeps-every-acknowledged-join', { timeout: 
   const capacity = 150;
   const tt = await h.ticketType(capacity, 1);
   const env = configEnv(h.config);
-  const [api] = await Promise.all([startServer(env), startWorker(env)]);
+  const [api] = await Promise.all([startBoxoffice({ role: 'api', env }), startBoxoffice({ role: 'worker', env })]);
 
-  // 300 buyers join over about two seconds; Redis dies after 0.7 s and is back 0.8 s later.
+  // Buyers join every 7 ms, 300 at least and on until Redis is back. Redis dies once joins are
+  // being acknowledged and comes back once they are being refused, so that the storm straddles the
+  // outage however slow the machine.
   const acknowledged: string[] = [];
   let refused = 0;
-  const storm = Promise.all(Array.from({ length: 300 }, async (_, i) => {
-    await new Promise((r) => setTimeout(r, i * 7));
+  let restarted = false;
+  const join = async (i: number) => {
     try {
       const res = await fetch(`${api.url}/queue/join`, {
         method: 'POST',
@@ -43,22 +47,30 @@ test('redis-restart.kill-9-mid-storm-keeps-every-acknowledged-join', { timeout: 
     } catch {
       refused++;
     }
-  }));
-  await new Promise((r) => setTimeout(r, 700));
+  };
+  const storm = (async () => {
+    const joins: Promise<void>[] = [];
+    for (let i = 0; i < 300 || !restarted; i++) {
+      joins.push(join(i));
+      await delay(7);
+    }
+    await Promise.all(joins);
+  })();
+  await waitFor('joins acknowledged before the outage', () => acknowledged.length >= 10);
   await redis.stop('SIGKILL');
-  await new Promise((r) => setTimeout(r, 800));
+  await waitFor('joins refused during the outage', () => refused >= 10);
   await redis.start();
+  restarted = true;
   await storm;
-  assert.ok(acknowledged.length > 0 && refused > 0, `the storm straddled the outage: ${acknowledged.length} acknowledged, ${refused} refused`);
 
   // Every acknowledged join is in the line, and the line is admitted in order up to capacity.
-  const line = await until(async () => {
+  const line = await waitFor('the worker admitting up to capacity again', async () => {
     const snapshot = await readLine(h.ctx, tt);
     const holding = snapshot.holds.length;
     return snapshot.processing.length === 0 && snapshot.served === Math.min(capacity, snapshot.records.size) && holding > 0
       ? snapshot
       : undefined;
-  }, { timeoutMs: 60_000, what: 'the worker admitting up to capacity again' });
+  }, { timeoutMs: 60_000 });
   for (const token of acknowledged) assert.ok(line.records.has(token), `acknowledged join ${token} survived`);
   const bySeq = [...line.records].sort(([, a], [, b]) => a.seq - b.seq).map(([token]) => token);
   assert.deepEqual(line.holds.map((hold) => hold.token), bySeq.slice(0, capacity), 'holds in join order');
@@ -74,10 +86,10 @@ test('redis-restart.kill-9-mid-storm-keeps-every-acknowledged-join', { timeout: 
     assert.equal(res.status, 200, await res.text());
   }
   const next = bySeq.slice(capacity, capacity + 5);
-  await until(async () => {
+  await waitFor('the next five admitted', async () => {
     const views = await Promise.all(next.map(async (token) => (await fetch(`${api.url}/reservation/status?token=${token}`)).json()));
     return views.every((v) => v.status === 'reserved');
-  }, { what: 'the next five admitted' });
+  });
   await assertStockInvariants(h.ctx.db);
   await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
 });

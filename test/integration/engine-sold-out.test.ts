@@ -5,8 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchReport } from '../../src/engine/processor.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;
 let app: Awaited<ReturnType<Harness['app']>>;
@@ -35,7 +35,7 @@ async function act(action: 'confirm' | 'cancel', token: string): Promise<void> {
 async function thenProcessed(change: () => Promise<void>): Promise<void> {
   const seen = batches.length;
   await change();
-  await until(() => batches.length > seen, { what: 'a batch after the change' });
+  await waitFor('a batch after the change', () => batches.length > seen);
 }
 
 async function expectStatuses(expected: Record<string, [string, string]>): Promise<void> {
@@ -48,7 +48,7 @@ test('sold-out.buyers-wait-while-holds-may-return-and-learn-sold-out-once-none-c
   const tt = await h.ticketType(5, 4);
   const a = await join(tt, 'a', 3);
   const b = await join(tt, 'b', 2);
-  await until(async () => (await statusOf(b)) === 'reserved', { what: 'a and b holding' });
+  await waitFor('a and b holding', async () => (await statusOf(b)) === 'reserved');
 
   // Nothing is available, but 5 are held: c and d wait.
   let c = '';
@@ -70,14 +70,14 @@ test('sold-out.buyers-wait-while-holds-may-return-and-learn-sold-out-once-none-c
   // c confirms: 1 left, no hold outstanding. d (2) can never fit: sold_out; e (1) behind d fits;
   // f waits on e's hold.
   await act('confirm', c);
-  await until(async () => (await statusOf(e)) === 'reserved', { what: 'e admitted past d' });
+  await waitFor('e admitted past d', async () => (await statusOf(e)) === 'reserved');
   await expectStatuses({ d: [d, 'sold_out'], f: [f, 'pending'] });
 
   // e confirms: nothing left and nothing held. f, and anyone who joins now, is told sold_out.
   await act('confirm', e);
-  await until(async () => (await statusOf(f)) === 'sold_out', { what: 'f told sold_out' });
+  await waitFor('f told sold_out', async () => (await statusOf(f)) === 'sold_out');
   const g = await join(tt, 'g', 1);
-  await until(async () => (await statusOf(g)) === 'sold_out', { what: 'a late buyer told sold_out' });
+  await waitFor('a late buyer told sold_out', async () => (await statusOf(g)) === 'sold_out');
 
   await expectStatuses({
     a: [a, 'confirmed'], b: [b, 'cancelled'], c: [c, 'confirmed'], d: [d, 'sold_out'],
@@ -96,7 +96,7 @@ test('sold-out.a-buyer-asking-more-than-can-ever-be-left-does-not-block-the-line
   const tt = await h.ticketType(3, 4);
   const big = await join(tt, 'big', 4);
   const small = await join(tt, 'small', 3);
-  await until(async () => (await statusOf(small)) === 'reserved', { what: 'the small buyer admitted' });
+  await waitFor('the small buyer admitted', async () => (await statusOf(small)) === 'reserved');
   assert.equal(await statusOf(big), 'sold_out', '4 > capacity 3: sold out at once, not waiting');
   await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
 });

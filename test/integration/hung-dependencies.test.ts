@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { startPrivatePostgres } from '../helpers/embedded-pg.ts';
-import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 import { startRedisServer } from '../helpers/redis-server.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
@@ -43,7 +43,7 @@ async function sale(env: Record<string, string>) {
   const join = (user: string) => app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: user, ticket_type_id: tt } });
   const tokens: string[] = [];
   for (let i = 0; i < 20; i++) tokens.push((await join(`before-${i}`)).json().queue_token);
-  await until(async () => (await h.sale.status(tokens[19]!))?.status === 'reserved', { what: 'the first buyers holding' });
+  await waitFor('the first buyers holding', async () => (await h.sale.status(tokens[19]!))?.status === 'reserved');
   return { h, app, tt, join, tokens };
 }
 
@@ -127,16 +127,16 @@ test('hung-redis.bounded-503s-then-resumes-and-no-refused-join-got-in', { timeou
   assert.deepEqual(codes('events'), new Set([200]), 'the listing needs only PostgreSQL');
   assert.ok(!codes('confirm').has(503), 'confirms commit in PostgreSQL; telling Redis waits out its timeout');
 
-  const again = await until(async () => {
+  const again = await waitFor('joins accepted again', async () => {
     const res = await join('during-0');
     return res.statusCode === 202 && res;
-  }, { what: 'joins accepted again' });
+  });
   console.log(`# joins accepted again ${Date.now() - thawedAt} ms after SIGCONT`);
   // during-0 was refused while Redis hung; its join, run late by Redis, must have changed nothing.
   assert.equal(again.json().position > 0, true);
   const late = await h.ctx.redis.hget(h.ctx.keys.line(tt).users, 'during-1');
   assert.equal(late, null, 'a join refused while Redis hung is not in the line');
-  await until(async () => (await h.sale.status(again.json().queue_token))?.status === 'reserved', { what: 'admission resumed' });
+  await waitFor('admission resumed', async () => (await h.sale.status(again.json().queue_token))?.status === 'reserved');
   await assertStockInvariants(h.ctx.db);
   await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
 });
@@ -165,15 +165,15 @@ test('hung-postgres.bounded-503s-joins-go-on-then-resumes', { timeout: 90_000 },
   assert.deepEqual(codes('confirm'), new Set([503]), 'confirms need PostgreSQL');
   assert.deepEqual(codes('events'), new Set([503]));
 
-  const confirmed = await until(async () => {
+  const confirmed = await waitFor('confirms accepted again', async () => {
     const res = await app.inject({ method: 'POST', url: '/reservation/confirm', payload: { token: tokens[0] } });
     return res.statusCode === 200 && res;
-  }, { what: 'confirms accepted again' });
+  });
   console.log(`# confirms accepted again ${Date.now() - thawedAt} ms after SIGCONT`);
   assert.equal(confirmed.json().status, 'confirmed');
   // The 20 tickets left go to the first 20 who joined while PostgreSQL hung; the rest wait for holds to return.
   const joinedDuring = answers.filter((a) => a.what === 'join').map((a) => a.reply.json().queue_token as string);
-  await until(async () => (await h.sale.status(joinedDuring[19]!))?.status === 'reserved', { what: 'admission resumed' });
+  await waitFor('admission resumed', async () => (await h.sale.status(joinedDuring[19]!))?.status === 'reserved');
   await assertStockInvariants(h.ctx.db);
   await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));
 });

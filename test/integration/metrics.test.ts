@@ -8,7 +8,7 @@ import { createContext } from '../../src/context.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { Sale } from '../../src/sale/sale.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { join, post, stats, waitFor, waitForStatus, type StatsRow } from '../helpers/sale.ts';
+import { join, post, stats, waitForStatus, type StatsRow } from '../helpers/sale.ts';
 
 type App = Awaited<ReturnType<typeof buildApp>>;
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/embedded-pg.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
 
@@ -35,14 +36,6 @@ const join = (user_id: string, ticket_type_id: number) =>
 const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
 const confirm = (token: string) => app.inject({ method: 'POST', url: '/reservation/confirm', payload: { token } });
 
-async function until(check: () => Promise<boolean>, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
-
 const statuses = async (tokens: string[]) => (await Promise.all(tokens.map(status))).map((s) => s.status as string);
 
 test('outage.postgres-down-mid-sale-joins-go-on-confirm-503-then-everything-resumes', async (t) => {
@@ -53,7 +46,7 @@ test('outage.postgres-down-mid-sale-joins-go-on-confirm-503-then-everything-resu
     assert.equal(res.statusCode, 202, res.body);
     tokens.push(res.json().queue_token);
   }
-  await until(async () => (await statuses(tokens.slice(0, 10))).every((s) => s === 'reserved'), 'ten holds');
+  await waitFor('ten holds', () => statuses(tokens.slice(0, 10)), { until: (seen) => seen.every((s) => s === 'reserved'), timeoutMs: 20_000 });
   for (const token of tokens.slice(0, 3)) assert.equal((await confirm(token)).statusCode, 200);
   // Three holds run out while PostgreSQL is down: only the sweeper, once it is back, can end them.
   await h.ctx.db.query(`UPDATE reservations SET expires_at = now() + interval '2 seconds' WHERE token = ANY($1)`, [tokens.slice(3, 6)]);
@@ -88,11 +81,11 @@ test('outage.postgres-down-mid-sale-joins-go-on-confirm-503-then-everything-resu
 
   await pg.start();
   const recoveryStarted = Date.now();
-  await until(async () => (await confirm(tokens[6]!)).statusCode === 200, 'the confirm to go through');
+  await waitFor('the confirm to go through', async () => (await confirm(tokens[6]!)).statusCode === 200, { timeoutMs: 20_000 });
   const confirmBackMs = Date.now() - recoveryStarted;
   // The sweeper ends the three overdue holds by itself and the processor admits the next three.
-  await until(async () => (await statuses(tokens.slice(3, 6))).every((s) => s === 'expired'), 'the sweeper to resume');
-  await until(async () => (await statuses(tokens.slice(10, 13))).every((s) => s === 'reserved'), 'the processor to resume');
+  await waitFor('the sweeper to resume', () => statuses(tokens.slice(3, 6)), { until: (seen) => seen.every((s) => s === 'expired'), timeoutMs: 20_000 });
+  await waitFor('the processor to resume', () => statuses(tokens.slice(10, 13)), { until: (seen) => seen.every((s) => s === 'reserved'), timeoutMs: 20_000 });
   const resumedMs = Date.now() - recoveryStarted;
   t.diagnostic(`PostgreSQL down ${outageMs} ms: ${joinedDuring} joins accepted, ${confirmRefused} confirms answered 503; `
     + `confirm went through ${confirmBackMs} ms and sweeper + processor caught up ${resumedMs} ms after it restarted`);
@@ -102,7 +95,7 @@ test('outage.postgres-down-mid-sale-joins-go-on-confirm-503-then-everything-resu
     const res = await confirm(token);
     assert.equal(res.statusCode, 200, res.body);
   }
-  await until(async () => (await statuses(tokens.slice(13))).every((s) => s === 'sold_out'), 'the rest to hear sold_out (I6)');
+  await waitFor('the rest to hear sold_out (I6)', () => statuses(tokens.slice(13)), { until: (seen) => seen.every((s) => s === 'sold_out'), timeoutMs: 20_000 });
 
   const final = await statuses(tokens);
   assert.deepEqual(final.slice(0, 13), [

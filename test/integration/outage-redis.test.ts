@@ -5,8 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants, lineCounters } from '../helpers/invariants.ts';
+import { assertStockInvariants, lineCounters } from '../../support/invariants.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { waitFor } from '../../support/wait.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
 
@@ -35,14 +36,6 @@ const join = (user_id: string, ticket_type_id: number) =>
   app.inject({ method: 'POST', url: '/queue/join', payload: { user_id, ticket_type_id } });
 const status = async (token: string) => (await app.inject(`/reservation/status?token=${token}`)).json();
 
-async function until(check: () => Promise<boolean>, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
-
 test('outage.redis-down-join-503-then-recovers-with-every-acknowledged-join-in-line', async (t) => {
   const tt = await h.ticketType(3, 1);
   const tokens: string[] = [];
@@ -51,7 +44,7 @@ test('outage.redis-down-join-503-then-recovers-with-every-acknowledged-join-in-l
     assert.equal(res.statusCode, 202, res.body);
     tokens.push(res.json().queue_token);
   }
-  await until(async () => (await Promise.all(tokens.slice(0, 3).map(status))).every((s) => s.status === 'reserved'), 'the first three holds');
+  await waitFor('the first three holds', async () => (await Promise.all(tokens.slice(0, 3).map(status))).every((s) => s.status === 'reserved'));
 
   await redis.stop('SIGKILL');
   const outageStarted = Date.now();
@@ -77,11 +70,11 @@ test('outage.redis-down-join-503-then-recovers-with-every-acknowledged-join-in-l
   await redis.start();
   const recoveryStarted = Date.now();
   let afterToken = '';
-  await until(async () => {
+  await waitFor('joins to be accepted again', async () => {
     const res = await join('after', tt);
     if (res.statusCode === 202) afterToken = res.json().queue_token;
     return res.statusCode === 202;
-  }, 'joins to be accepted again');
+  });
   const recoveryMs = Date.now() - recoveryStarted;
   t.diagnostic(`Redis down ${outageMs} ms: ${refused} joins refused with 503 (slowest in ${slowest} ms); `
     + `joins accepted again ${recoveryMs} ms after it restarted`);
@@ -98,7 +91,7 @@ test('outage.redis-down-join-503-then-recovers-with-every-acknowledged-join-in-l
   // The engine resumed by itself: a cancelled hold goes to the next in line, in order.
   const cancelled = await app.inject({ method: 'POST', url: '/reservation/cancel', payload: { token: tokens[1] } });
   assert.equal(cancelled.statusCode, 200, cancelled.body);
-  await until(async () => (await status(tokens[3]!)).status === 'reserved', 'the next buyer to be admitted');
+  await waitFor('the next buyer to be admitted', async () => (await status(tokens[3]!)).status === 'reserved');
   assert.equal((await status(tokens[4]!)).position, 1);
   await assertStockInvariants(h.ctx.db);
   const { rows } = await h.ctx.db.query<{ token: string }>('SELECT token FROM reservations WHERE ticket_type_id = $1 ORDER BY id', [tt]);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { admitBatch } from '../../src/db/holds.ts';
 import { newToken } from '../../src/domain/token.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;
 before(async () => (h = await createHarness()));
@@ -11,14 +12,6 @@ after(() => h.close());
 
 async function join(ticketTypeId: number, user: string) {
   return (await h.sale.join({ ticketTypeId, userId: user, quantity: 1 })).token;
-}
-
-async function until(check: () => Promise<boolean>, ms = 5_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, 'condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('fencing.stale-processor-epoch-changes-nothing', async () => {
@@ -40,13 +33,13 @@ test('fencing.redis-losing-its-epoch-counter-does-not-stall-the-line', async () 
   await h.ctx.redis.set(k.epoch, 5);
   const engine = await h.engine();
   const first = await join(tt, 'first');
-  await until(async () => (await h.sale.status(first))?.status === 'reserved');
+  await waitFor('the first buyer held', async () => (await h.sale.status(first))?.status === 'reserved', { timeoutMs: 5_000 });
   await engine.stop();
 
   await h.ctx.redis.del(k.epoch); // as after a Redis restart without persistence
   await h.engine();
   const second = await join(tt, 'second');
-  await until(async () => (await h.sale.status(second))?.status === 'reserved');
+  await waitFor('the second buyer held after Redis lost its epoch counter', async () => (await h.sale.status(second))?.status === 'reserved', { timeoutMs: 5_000 });
   assert.ok(Number(await h.ctx.redis.get(k.epoch)) > 5);
   await assertStockInvariants(h.ctx.db);
 });

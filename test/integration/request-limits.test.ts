@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { buildApp } from '../../src/api/app.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
 type Reply = Awaited<ReturnType<App['inject']>>;
@@ -31,7 +31,7 @@ async function joinHeld(h: Harness, app: App, tt: number, users: string[]): Prom
   for (const user of users) {
     tokens.push((await app.inject({ method: 'POST', url: '/queue/join', payload: { user_id: user, ticket_type_id: tt } })).json().queue_token);
   }
-  await until(async () => (await h.sale.status(tokens.at(-1)!))?.status === 'reserved', { what: 'the holds' });
+  await waitFor('the holds', async () => (await h.sale.status(tokens.at(-1)!))?.status === 'reserved');
   return tokens;
 }
 
@@ -97,12 +97,12 @@ describe('live stream limits', () => {
 
     // A stream that ends gives its place back.
     second.close();
-    await until(async () => {
+    await waitFor('a closed stream to free its slot', async () => {
       const again = await openStream(url, tokens[2]!);
       if (again.status === 200) return again;
       again.close();
       return undefined;
-    }, { what: 'a closed stream to free its slot' });
+    });
     assert.equal((await app.inject({ url: `/reservation/status?token=${tokens[3]}` })).statusCode, 200, 'other routes go on');
   });
 

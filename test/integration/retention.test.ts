@@ -5,8 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PurgeReport } from '../../src/engine/retention.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
-import { until } from '../helpers/processes.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 let h: Harness;
 let app: Awaited<ReturnType<Harness['app']>>;
@@ -23,7 +23,7 @@ async function join(tt: number, user: string, quantity = 1) {
 }
 const status = async (token: string): Promise<Record<string, unknown>> => (await app.inject(`/reservation/status?token=${token}`)).json();
 const act = (action: 'confirm' | 'cancel', token: string) => app.inject({ method: 'POST', url: `/reservation/${action}`, payload: { token } });
-const statusIs = (token: string, wanted: string) => until(async () => (await status(token)).status === wanted, { what: `${token} ${wanted}` });
+const statusIs = (token: string, wanted: string) => waitFor(`${token} ${wanted}`, async () => (await status(token)).status === wanted);
 const lineKeys = (tt: number) => h.ctx.redis.keys(`${h.config.REDIS_KEY_PREFIX}queue:{${tt}}*`);
 
 test('retention.finished-line-keys-go-and-every-token-keeps-its-status', { timeout: 60_000 }, async () => {
@@ -60,7 +60,7 @@ test('retention.finished-line-keys-go-and-every-token-keeps-its-status', { timeo
   // last pass over the line's records must find her.
   await h.ctx.db.query('DELETE FROM line_exits WHERE token = $1', [tokens.eve]);
 
-  const purge = await until(() => purges.find((p) => p.ticketTypeId === tt), { timeoutMs: 20_000, what: 'the line purged' });
+  const purge = await waitFor('the line purged', () => purges.find((p) => p.ticketTypeId === tt), { timeoutMs: 20_000 });
   assert.equal(purge.recovered, 1, "eve's exit was recorded by the purge");
   assert.deepEqual(await lineKeys(tt), [h.ctx.keys.line(tt).purged], 'no key of the line is left in Redis but its purge marker');
   for (const [user, token] of Object.entries(tokens)) assert.deepEqual(await status(token), before[user], `${user}'s status after the purge`);

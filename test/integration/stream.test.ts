@@ -8,7 +8,8 @@ import { LineFigures } from '../../src/sale/line-figures.ts';
 import { pino } from 'pino';
 import { createDb, type Db } from '../../src/db/pool.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { assertStockInvariants } from '../helpers/invariants.ts';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { waitFor } from '../../support/wait.ts';
 
 interface StreamEvent {
   id?: string;
@@ -55,34 +56,19 @@ class StreamClient {
 
   /** The first event (after `from`) that satisfies `match`, waiting for it up to `ms`. */
   async next(match: (data: Record<string, unknown>) => boolean, ms = 5_000, from = 0): Promise<StreamEvent> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = this.events.slice(from).find((e) => match(e.data));
-      if (found) return found;
-      if (this.ended || Date.now() > deadline) {
-        assert.fail(`no matching event within ${ms} ms (ended: ${this.ended}); got ${JSON.stringify(this.events.map((e) => e.data))}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const seen = await waitFor('a matching event', () => ({
+      found: this.events.slice(from).find((e) => match(e.data)), ended: this.ended, events: this.events.map((e) => e.data),
+    }), { until: ({ found, ended }) => found !== undefined || ended, timeoutMs: ms, intervalMs: 20 });
+    assert.ok(seen.found, `the stream ended without a matching event; got ${JSON.stringify(seen.events)}`);
+    return seen.found;
   }
 
   async waitEnd(ms = 3_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(this.ended, 'the stream should have ended');
+    await waitFor('the stream to end', () => this.ended, { timeoutMs: ms, intervalMs: 20 });
   }
 
   close(): void {
     this.abort.abort();
-  }
-}
-
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -122,7 +108,7 @@ describe('live stream with an engine in the same process', () => {
   test('stream.pending-sees-position-fall-then-reserved-then-confirmed', async () => {
     const tt = await h.ticketType(2);
     const [a, b] = [await call.join('a', tt), await call.join('b', tt)];
-    await until(() => call.status(b.queue_token), (s) => s.status === 'reserved');
+    await waitFor('b held', () => call.status(b.queue_token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
     const [c] = [await call.join('c', tt), await call.join('d', tt)];
     const subject = await call.join('subject', tt);
     assert.equal(subject.position, 3);
@@ -161,15 +147,14 @@ describe('live stream with an engine in the same process', () => {
     const fresh = await StreamClient.open(base, subject.queue_token);
     await fresh.client.waitEnd();
     assert.deepEqual(fresh.client.events.map((e) => e.data.status), ['confirmed']);
-    await until(() => subscribers(h, tt), (n) => n === 0);
-    assert.equal(await subscribers(h, tt), 0, 'the line channel is unsubscribed once no client watches it');
+    await waitFor('the line channel unsubscribed once no client watches it', () => subscribers(h, tt), { until: (n) => n === 0, timeoutMs: 5_000 });
     await assertStockInvariants(h.ctx.db);
   });
 
   test('stream.sold-out-buyer-is-told-and-the-stream-ends', async () => {
     const tt = await h.ticketType(1);
     const holder = await call.join('holder', tt);
-    await until(() => call.status(holder.queue_token), (s) => s.status === 'reserved');
+    await waitFor('the holder held', () => call.status(holder.queue_token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
     const late = await call.join('late', tt);
     const { client } = await StreamClient.open(base, late.queue_token);
     await client.next((d) => d.status === 'pending' && d.remaining === 1);
@@ -181,7 +166,7 @@ describe('live stream with an engine in the same process', () => {
   test('stream.reconnect-with-last-event-id-skips-the-repeat', async () => {
     const tt = await h.ticketType(1);
     const holder = await call.join('holder2', tt);
-    await until(() => call.status(holder.queue_token), (s) => s.status === 'reserved');
+    await waitFor('the holder held', () => call.status(holder.queue_token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
     const waiting = await call.join('waiting2', tt);
     const first = await StreamClient.open(base, waiting.queue_token);
     const seen = await first.client.next(() => true);
@@ -207,7 +192,7 @@ describe('live stream with an engine in the same process', () => {
   test('status.pending-carries-ahead-and-remaining', async () => {
     const tt = await h.ticketType(3);
     const holder = await call.join('big', tt, 3);
-    await until(() => call.status(holder.queue_token), (s) => s.status === 'reserved');
+    await waitFor('the big buyer held', () => call.status(holder.queue_token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
     await call.join('w1', tt);
     const w2 = await call.join('w2', tt);
     const status = await call.status(w2.queue_token);
@@ -240,7 +225,7 @@ describe('live stream served by another process than the engine', () => {
     const base = await listen(app);
     const tt = await h.ticketType(1);
     const holder = await api(app).join('holder', tt);
-    await until(() => api(app).status(holder.queue_token), (s) => s.status === 'reserved');
+    await waitFor('the holder held', () => api(app).status(holder.queue_token), { until: (s) => s.status === 'reserved', timeoutMs: 5_000 });
     const joined = await api(app).join('stuck', tt);
     const { client } = await StreamClient.open(base, joined.queue_token);
     await client.next(() => true);
