@@ -11,6 +11,10 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/boxoffice', pattern: '^postgres(ql)?://' }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  /** Seed nodes of a Redis Cluster (host:port,...): every process then runs in cluster mode; REDIS_URL gives only credentials and TLS. */
+  REDIS_CLUSTER_NODES: Type.String({ default: '', pattern: '^([^,:\\s]+:[0-9]{1,5}(,[^,:\\s]+:[0-9]{1,5})*)?$' }),
+  /** A join is acknowledged only once this many replicas have it (Redis WAIT): survives a failover; 0 = off. */
+  REDIS_JOIN_WAIT_REPLICAS: Integer(0, 0, 16),
   /** Longest wait for PostgreSQL (a connection, or a statement's reply): past it the request answers 503. */
   DATABASE_TIMEOUT_MS: Integer(3_000, 100, 60_000),
   /** Longest wait for a Redis reply: past it the request answers 503. */

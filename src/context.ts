@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createDb, type Db } from './db/pool.ts';
-import { createRedis, type RedisClient } from './redis/client.ts';
+import { createRedis, type RedisClient, type RedisSettings } from './redis/client.ts';
 import { createKeys, type Keys } from './redis/keys.ts';
 import { LineStore } from './redis/line-store.ts';
 import { createLogger } from './log.ts';
@@ -14,6 +14,8 @@ export interface Context {
   log: Logger;
   db: Db;
   redis: RedisClient;
+  /** How to open more Redis connections (the subscribers of wakes and live streams). */
+  redisSettings: RedisSettings;
   keys: Keys;
   /** Every line's Redis state, through typed operations. */
   lines: LineStore;
@@ -24,7 +26,12 @@ export interface Context {
 
 export function createContext(config: Config, log: Logger = createLogger(config)): Context {
   const db = createDb(config.DATABASE_URL, log, { timeoutMs: config.DATABASE_TIMEOUT_MS });
-  const redis = createRedis(config.REDIS_URL, { commandTimeout: config.REDIS_TIMEOUT_MS, connectTimeout: config.REDIS_TIMEOUT_MS });
+  const redisSettings: RedisSettings = {
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES ? config.REDIS_CLUSTER_NODES.split(',') : [],
+    timeoutMs: config.REDIS_TIMEOUT_MS,
+  };
+  const redis = createRedis(redisSettings);
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'Redis connection error'));
   const keys = createKeys(config.REDIS_KEY_PREFIX);
   return {
@@ -32,8 +39,9 @@ export function createContext(config: Config, log: Logger = createLogger(config)
     log,
     db,
     redis,
+    redisSettings,
     keys,
-    lines: new LineStore(redis, keys, config.REDIS_TIMEOUT_MS),
+    lines: new LineStore(redis, keys, config.REDIS_TIMEOUT_MS, config.REDIS_JOIN_WAIT_REPLICAS),
     instanceId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     async close() {
       redis.disconnect();

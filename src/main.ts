@@ -23,7 +23,7 @@ const ctx = createContext(config, log);
 
 const sale = await Sale.open(ctx);
 // One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.
-const metrics = createMetrics(sale, log);
+const metrics = createMetrics(sale, log, ctx.lines);
 const engine = config.ROLE === 'api' ? undefined : await startEngine(ctx, metrics.engineHooks);
 // A worker listens too, with health and metrics only, so it can be probed and scraped.
 const app = await buildApp(ctx, { sale, metrics, routes: config.ROLE === 'worker' ? 'ops' : 'all' });

@@ -10,6 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Logger } from 'pino';
 import { EXPIRING_WITHIN_SECONDS } from './domain/figures.ts';
 import type { EngineHooks } from './engine/index.ts';
+import type { LineStore } from './redis/line-store.ts';
 import type { Sale } from './sale/sale.ts';
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -25,7 +26,7 @@ export interface Metrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
+export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger, lines: Pick<LineStore, 'unreplicatedJoins'>): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -47,6 +48,15 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
   });
   const figuresUp = new Gauge({ name: 'boxoffice_figures_up', help: '1 when the last scrape could read PostgreSQL and Redis.', registers });
 
+  new Counter({
+    name: 'boxoffice_joins_unreplicated_total',
+    help: 'Joins this process acknowledged with fewer replicas than REDIS_JOIN_WAIT_REPLICAS asks (a failover could lose them).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(lines.unreplicatedJoins);
+    },
+  });
   const soldOut = new Counter({
     name: 'boxoffice_sold_out_answers_total', help: 'Buyers told sold_out by this process.', labelNames: ['ticket_type_id'], registers,
   });
@@ -61,6 +71,7 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
     name: 'boxoffice_processor_runs_total', help: 'Runs of a line by the processor, by why each ended (paused, leased, empty, waiting...).',
     labelNames: ['ticket_type_id', 'stopped'], registers,
   });
+  const polls = new Counter({ name: 'boxoffice_processor_polls_total', help: 'Polls of the processor (new ticket types, lines waiting for stock).', registers });
   const sweeps = new Counter({ name: 'boxoffice_sweeper_runs_total', help: 'Sweeps run (each releases whatever holds are due, possibly none).', registers });
   const released = new Counter({ name: 'boxoffice_sweeper_released_total', help: 'Expired holds released by the sweeper.', registers });
   const purged = new Counter({ name: 'boxoffice_lines_purged_total', help: 'Finished lines whose Redis keys were removed after their retention.', registers });
@@ -114,6 +125,9 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
         batchSeconds.observe(report.ms / 1000);
         if (report.soldOut) soldOut.inc({ ticket_type_id: report.ticketTypeId }, report.soldOut);
         if (report.recovery) recoveries.inc();
+      },
+      onPoll() {
+        polls.inc();
       },
       onRun(report) {
         runs.inc({ ticket_type_id: report.ticketTypeId, stopped: report.stopped });

@@ -1,5 +1,6 @@
-// Listens to one line's pub/sub channel (`queue:{id}:events`), where the Lua scripts publish every
+// Listens to one line's sharded channel (`queue:{id}:events`), where the Lua scripts publish every
 // change of a token's state: the moment a hold becomes visible to its buyer.
+import { createRedis } from '../../src/redis/client.ts';
 import type { BenchEnv } from '../env.ts';
 import { epochMs } from './stats.ts';
 
@@ -13,15 +14,15 @@ export async function watchLine(
   ticketTypeId: number,
   onEvent: (event: LineEvent, at: number) => void,
 ): Promise<() => void> {
-  const subscriber = env.ctx.redis.duplicate();
+  const subscriber = createRedis(env.ctx.redisSettings, { subscriber: true });
   const channel = env.ctx.keys.line(ticketTypeId).events;
-  subscriber.on('message', (_channel: string, message: string) => {
+  subscriber.on('smessage', (_channel: string, message: string) => {
     const at = epochMs();
     const event = JSON.parse(message) as LineEvent;
     // cjson encodes an empty table as an array
     if (Array.isArray(event.changes)) event.changes = {};
     onEvent(event, at);
   });
-  await subscriber.subscribe(channel);
+  await subscriber.ssubscribe(channel);
   return () => subscriber.disconnect();
 }

@@ -36,7 +36,7 @@ export interface AppOptions {
 export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
   const { logger = ctx.log, routes = 'all' } = options;
   const sale = options.sale ?? (await Sale.open(ctx));
-  const metrics = options.metrics ?? createMetrics(sale, ctx.log);
+  const metrics = options.metrics ?? createMetrics(sale, ctx.log, ctx.lines);
   const app = Fastify({
     loggerInstance: (logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: 16 * 1024,

@@ -8,7 +8,7 @@ import type { Context } from '../context.ts';
 import { unavailable } from '../domain/errors.ts';
 import { FINAL_STATUSES, type Status, type StatusReport } from '../domain/status.ts';
 import { tokenTicketType } from '../domain/token.ts';
-import type { RedisClient } from '../redis/client.ts';
+import { createRedis, type RedisClient } from '../redis/client.ts';
 import type { Sale } from '../sale/sale.ts';
 import { eventId, supersedes } from './stream-events.ts';
 
@@ -178,7 +178,7 @@ export class LiveLines {
     clearTimeout(line.flushTimer);
     this.lines.delete(line.ticketTypeId);
     this.byChannel.delete(line.channel);
-    this.subscriber?.unsubscribe(line.channel).catch(() => undefined);
+    this.subscriber?.sunsubscribe(line.channel).catch(() => undefined);
     if (!this.lines.size) {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = undefined;
@@ -201,7 +201,7 @@ export class LiveLines {
       channel,
       clients: new Set(),
       byToken: new Map(),
-      subscribed: this.connect().subscribe(channel),
+      subscribed: this.connect().ssubscribe(channel),
       served: 0,
       lastFlushAt: 0,
     };
@@ -214,8 +214,9 @@ export class LiveLines {
 
   private connect(): RedisClient {
     if (this.subscriber) return this.subscriber;
-    // Keeps the parent's fail-fast retries: a watcher gets 503 while Redis is down, not a hung request.
-    const subscriber = this.ctx.redis.duplicate({ enableAutoPipelining: false }) as RedisClient;
+    // Fail-fast retries as for commands: a watcher gets 503 while Redis is down, not a hung request.
+    // On a cluster: one subscriber per node, each line's channel on the node of its slot.
+    const subscriber = createRedis(this.ctx.redisSettings, { subscriber: true });
     let connectedBefore = false;
     subscriber.on('error', (err: Error) => this.ctx.log.warn({ err: err.message }, 'live stream subscriber error'));
     subscriber.on('ready', () => {
@@ -223,7 +224,7 @@ export class LiveLines {
       if (connectedBefore) for (const line of this.lines.values()) for (const c of line.clients) void this.refresh(c);
       connectedBefore = true;
     });
-    subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    subscriber.on('smessage', (channel: string, message: string) => this.onMessage(channel, message));
     return (this.subscriber = subscriber);
   }
 

@@ -49,9 +49,16 @@ export async function getTicketTypeRule(db: Db, id: number): Promise<TicketTypeR
   return rows[0];
 }
 
-export async function listTicketTypeIds(db: Db): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>('SELECT id FROM ticket_types ORDER BY id');
-  return rows.map((r) => r.id);
+/**
+ * Ticket types created after `afterId`, and whether each one's sale is still going (not over:
+ * src/db/retention.ts), for the processors' list of lines.
+ */
+export async function ticketTypesSince(db: Db, afterId: number): Promise<{ id: number; live: boolean }[]> {
+  const { rows } = await db.query<{ id: number; live: boolean }>(
+    'SELECT id, sale_over_at IS NULL AS live FROM ticket_types WHERE id > $1 ORDER BY id',
+    [afterId],
+  );
+  return rows;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface AdmitOutcome {
   soldOut: Candidate[];
   /** From the first buyer whose quantity may still fit once holds return, in line order. */
   waiting: Candidate[];
+  /** The stock the waiting head was measured against (a fresh batch only): a change may let it in. */
+  stock?: LineStock;
   expiresAt: Date;
   /**
    * The batch replays an interrupted batch that had committed: `waiting` then also holds buyers
@@ -70,6 +72,7 @@ export async function admitBatch(
         outcome.soldOut.push(c);
       } else {
         outcome.waiting = candidates.slice(i);
+        outcome.stock = { available, held: mayReturn };
         break;
       }
     }
@@ -103,6 +106,26 @@ export async function recordExits(q: Queryable, ticketTypeId: number, outcome: L
     [buyers.map((c) => c.token), ticketTypeId, buyers.map((c) => c.userId), buyers.map((c) => c.quantity), outcome],
   );
   return rowCount ?? 0;
+}
+
+/** What a line's head is measured against: stock available, and stock held (which may come back). */
+export interface LineStock {
+  available: number;
+  held: number;
+}
+
+/**
+ * The stock of these ticket types, for the processor's check of lines whose head waits: reads the
+ * ticket type rows and the live holds (partial index reservations_held), in one statement.
+ */
+export async function stockOf(q: Queryable, ticketTypeIds: number[]): Promise<Map<number, LineStock>> {
+  const { rows } = await q.query<LineStock & { id: number }>(
+    `SELECT t.id, t.quantity_available AS available,
+            coalesce((SELECT sum(r.quantity) FROM reservations r WHERE r.ticket_type_id = t.id AND r.status = 'reserved'), 0)::int AS held
+     FROM ticket_types t WHERE t.id = ANY($1::bigint[])`,
+    [ticketTypeIds],
+  );
+  return new Map(rows.map(({ id, available, held }) => [id, { available, held }]));
 }
 
 /** The epoch of the processor that last admitted buyers of this ticket type. */
@@ -228,6 +251,8 @@ export async function confirmHold(db: Db, token: string): Promise<HoldView | und
     `WITH confirmed AS (
        UPDATE reservations SET status = 'confirmed', confirmed_at = now()
        WHERE token = $1 AND status = 'reserved' AND expires_at > now() AND statement_timestamp() < coalesce($2::timestamptz, 'infinity')
+         -- a buyer who cancelled in line has no hold to confirm, even one a batch granted meanwhile
+         AND NOT EXISTS (SELECT 1 FROM line_exits e WHERE e.token = $1 AND e.outcome = 'cancelled')
        RETURNING id)
      INSERT INTO ticket_bookings (reservation_id) SELECT id FROM confirmed`,
     [token, db.deadline()],
@@ -253,12 +278,14 @@ export async function cancelHold(db: Db, token: string): Promise<boolean> {
 }
 
 /**
- * How a token left its line, from PostgreSQL alone: its hold, or its exit without one (a buyer
- * who cancelled a hold also left an exit row when the cancel raced admission; the hold wins).
+ * How a token left its line, from PostgreSQL alone: its hold, or its exit without one. A buyer who
+ * cancelled in line while a batch was granting them a hold has both: they cancelled, and the hold
+ * was revoked (or ran out first), so the cancel is what they are told.
  */
 export async function findDeparture(q: Queryable, token: string): Promise<{ hold: HoldView } | { exit: LineExit } | undefined> {
+  const { rows } = await q.query<LineExit>('SELECT ticket_type_id, quantity, outcome FROM line_exits WHERE token = $1', [token]);
+  if (rows[0]?.outcome === 'cancelled') return { exit: rows[0] };
   const hold = await findHold(q, token);
   if (hold) return { hold };
-  const { rows } = await q.query<LineExit>('SELECT ticket_type_id, quantity, outcome FROM line_exits WHERE token = $1', [token]);
   return rows[0] && { exit: rows[0] };
 }

@@ -1,6 +1,8 @@
 // Ends holds when they run out and returns their stock (DESIGN.md, Sweeper). It sleeps until the
-// earliest deadline, so stock comes back within milliseconds of expiry; CLEANUP_INTERVAL_SECONDS
-// bounds every sleep, which is the safety net for a missed wake.
+// earliest deadline, so stock comes back within milliseconds of expiry. It needs no word of new
+// holds: every hold lasts RESERVATION_TTL_SECONDS, so one granted after the sweeper fell asleep
+// runs out after every hold it knew of, and no sleep is longer than that TTL (nor than
+// CLEANUP_INTERVAL_SECONDS, the safety net).
 import type { Context } from '../context.ts';
 import { expireDue, nextExpiry, type EndedHold } from '../db/holds.ts';
 
@@ -15,7 +17,6 @@ export interface SweepReport {
 
 export class Sweeper {
   private timer?: NodeJS.Timeout;
-  private nextAt = Infinity;
   private running?: Promise<void>;
   private stopped = false;
 
@@ -34,28 +35,22 @@ export class Sweeper {
     await this.running;
   }
 
-  /** Holds that run out at `atMs` were just granted (by any process). */
-  holdsGranted(atMs: number): void {
-    if (atMs < this.nextAt) this.schedule(atMs - Date.now());
-  }
-
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    const delay = Math.max(0, Math.min(delayMs, this.ctx.config.CLEANUP_INTERVAL_SECONDS * 1000));
-    this.nextAt = Date.now() + delay;
+    const { CLEANUP_INTERVAL_SECONDS, RESERVATION_TTL_SECONDS } = this.ctx.config;
+    const delay = Math.max(0, Math.min(delayMs, Math.min(CLEANUP_INTERVAL_SECONDS, RESERVATION_TTL_SECONDS) * 1000));
     this.timer = setTimeout(() => this.run(), delay);
   }
 
   private run(): void {
     if (this.running) return;
-    this.nextAt = Infinity;
     this.running = this.sweep()
       .catch((err: Error) => {
         this.ctx.log.error({ err }, 'sweep failed');
         return BUSY_RETRY_MS * 4;
       })
-      .then((delay) => this.schedule(Math.min(delay, this.nextAt - Date.now())))
+      .then((delay) => this.schedule(delay))
       .finally(() => (this.running = undefined));
   }
 

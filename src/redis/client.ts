@@ -1,6 +1,7 @@
-// Redis connections with every Lua script of scripts/ registered once, as commands.
+// Redis connections, to one Redis or to a Redis Cluster (REDIS_CLUSTER_NODES), chosen here and
+// nowhere else, with every Lua script of scripts/ registered once, as commands.
 import { readdirSync, readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
@@ -27,7 +28,20 @@ export interface ScriptCommands {
   purge(...args: Arg[]): Promise<number>;
 }
 
-export type RedisClient = Redis & ScriptCommands;
+/** A pipeline that also queues the scripts' commands (ioredis defines them on pipelines too). */
+export type ScriptPipeline = ReturnType<Redis['pipeline']> & { [name in keyof ScriptCommands]: (...args: Arg[]) => ScriptPipeline };
+
+/** One Redis or a Redis Cluster: the same commands, routed by key on a cluster. */
+export type RedisClient = (Redis | Cluster) & ScriptCommands;
+
+export interface RedisSettings {
+  /** REDIS_URL: the one Redis, or the credentials and TLS choice for the cluster's nodes. */
+  url: string;
+  /** REDIS_CLUSTER_NODES as host:port seeds; empty: not a cluster. */
+  clusterNodes: string[];
+  /** REDIS_TIMEOUT_MS: the longest wait for a reply (and for a connection). */
+  timeoutMs: number;
+}
 
 export interface Script {
   name: string;
@@ -48,19 +62,53 @@ export function loadScripts(dir: URL = SCRIPTS_DIR): Script[] {
 
 const SCRIPTS = loadScripts();
 
-export function createRedis(url: string, options: RedisOptions = {}): RedisClient {
-  const redis = new Redis(url, {
-    // Commands issued in the same tick share one round trip: about 2x join throughput (DESIGN.md).
-    enableAutoPipelining: true,
-    // Fail fast while Redis is down, so that routes answer 503 instead of hanging, and reconnect
-    // within a second of its return (ioredis's default backs off to about 5 s: joins measured
-    // 10-14 s to fail and 5 s to come back).
+/**
+ * A connection (to each node, on a cluster) for commands; `subscriber` for one that listens to the
+ * lines' sharded channels (on a cluster, one subscriber per node: ioredis's shardedSubscribers).
+ */
+export function createRedis(settings: RedisSettings, { subscriber = false } = {}): RedisClient {
+  const url = new URL(settings.url);
+  const options: RedisOptions = {
+    // Fail fast while Redis is down or hung, so that routes answer 503 instead of hanging, and
+    // reconnect within a second of its return (ioredis's default backs off to about 5 s: joins
+    // measured 10-14 s to fail and 5 s to come back).
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(50 * 2 ** times, 1_000),
-    ...options,
-  });
+    commandTimeout: settings.timeoutMs,
+    connectTimeout: settings.timeoutMs,
+    username: decodeURIComponent(url.username) || undefined,
+    password: decodeURIComponent(url.password) || undefined,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  };
+  // Commands issued in the same tick share one round trip (per node on a cluster): about 2x join
+  // throughput (DESIGN.md). A subscriber sends next to nothing.
+  const enableAutoPipelining = !subscriber;
+  const redis = settings.clusterNodes.length
+    ? new Cluster(settings.clusterNodes.map(seed), clusterOptions(options, enableAutoPipelining, subscriber))
+    : new Redis(settings.url, { ...options, enableAutoPipelining });
   for (const { name, numberOfKeys, lua } of SCRIPTS) redis.defineCommand(name, { numberOfKeys, lua });
   return redis as RedisClient;
+}
+
+function seed(node: string): { host: string; port: number } {
+  const at = node.lastIndexOf(':');
+  return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+}
+
+function clusterOptions(redisOptions: RedisOptions, enableAutoPipelining: boolean, shardedSubscribers: boolean): ClusterOptions {
+  return {
+    redisOptions,
+    enableAutoPipelining,
+    shardedSubscribers,
+    // Every read goes to the line's master: a replica may lag behind the write a buyer just made.
+    scaleReads: 'master',
+    // MOVED, ASK and TRYAGAIN (a slot being migrated) are followed and retried; reconnecting after
+    // a failover or a refused seed backs off to a second, as for one Redis.
+    maxRedirections: 16,
+    retryDelayOnTryAgain: 50,
+    retryDelayOnFailover: 100,
+    clusterRetryStrategy: (times: number) => Math.min(100 * times, 1_000),
+  };
 }
 
 /** Runs a pipeline and throws its first failed command's error (ioredis reports them per command). */

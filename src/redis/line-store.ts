@@ -4,7 +4,7 @@
 import { parseRecord, type Candidate, type TokenRecord } from '../domain/record.ts';
 import type { LineProgress } from '../domain/figures.ts';
 import type { EndedHoldStatus } from '../domain/status.ts';
-import { execPipeline, type RedisClient } from './client.ts';
+import { execPipeline, type RedisClient, type Reply, type ScriptPipeline } from './client.ts';
 import type { Keys } from './keys.ts';
 
 /** The lease owner that parks a paused line: no processor has this id, and it never expires. */
@@ -59,6 +59,9 @@ export type CancelOutcome =
   | { kind: 'sold_out' | 'left_line' | 'unknown' };
 
 export class LineStore {
+  /** Joins acknowledged with fewer replicas than REDIS_JOIN_WAIT_REPLICAS asks (exported as a metric). */
+  unreplicatedJoins = 0;
+
   /**
    * @param timeoutMs the client's command timeout (REDIS_TIMEOUT_MS): a join carries a deadline a
    * little before it, after which Redis refuses to run it. A sent command cannot be taken back,
@@ -69,18 +72,21 @@ export class LineStore {
     readonly redis: RedisClient,
     readonly keys: Keys,
     private readonly timeoutMs: number,
+    /**
+     * REDIS_JOIN_WAIT_REPLICAS: a join is answered once this many replicas have it (WAIT, on the
+     * connection that wrote it), so that a failover right after cannot lose it.
+     */
+    private readonly waitReplicas = 0,
   ) {}
 
   async join(ticketTypeId: number, req: JoinRequest): Promise<JoinOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const reply = await this.redis.join(k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged,
-      req.token, req.userId, req.quantity, this.keys.wakeChannel, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0',
-      Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4));
+    const args = [k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged,
+      req.token, req.userId, req.quantity, k.wake, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0',
+      Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4)];
+    const reply = this.waitReplicas ? await this.joinReplicated(args) : await this.redis.join(...args);
     switch (reply[0]) {
       case 'joined':
-        // Only a line that was idle needs adding to the processor's work list (a busy one is on
-        // it until it runs empty), so a join that changes nothing leaves Redis untouched.
-        if (reply[2] === 1) await this.redis.sadd(this.keys.active, ticketTypeId);
         return { kind: 'joined', position: Number(reply[1]) };
       case 'waiting':
         return { kind: 'waiting', token: String(reply[1]), position: Number(reply[2]), quantity: Number(reply[3]) };
@@ -93,6 +99,19 @@ export class LineStore {
       default:
         throw new Error(`join script: unexpected reply ${JSON.stringify(reply)}`);
     }
+  }
+
+  /**
+   * The join and a WAIT in one pipeline: a pipeline goes to the node of its keys, so the WAIT
+   * waits for the replicas of the very connection and node that wrote the join. Fewer replicas
+   * than asked within half the timeout: the join stands (refusing it now would lose its token to
+   * the buyer, whose next join gets already_joined) and unreplicatedJoins counts it.
+   */
+  private async joinReplicated(args: (string | number)[]): Promise<Reply[]> {
+    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    const [joined, replicas] = await execPipeline(pipeline.join(...args).wait(this.waitReplicas, Math.ceil(this.timeoutMs / 2))) as [Reply[], number];
+    if (joined[0] === 'joined' && replicas < this.waitReplicas) this.unreplicatedJoins++;
+    return joined;
   }
 
   /** A token's record and its line's served counter, read together (position = seq - served). */
@@ -125,7 +144,7 @@ export class LineStore {
   async endHolds(ticketTypeId: number, status: EndedHoldStatus, tokens: string[]): Promise<void> {
     if (!tokens.length) return;
     const k = this.keys.line(ticketTypeId);
-    await this.redis.endHolds(k.tokens, k.events, this.keys.wakeChannel, ticketTypeId, status, ...tokens);
+    await this.redis.endHolds(k.tokens, k.events, k.wake, ticketTypeId, status, ...tokens);
   }
 
   /** Takes or renews the processor lease: the fencing epoch, or undefined while another owner holds it. */
@@ -166,26 +185,19 @@ export class LineStore {
     const k = this.keys.line(ticketTypeId);
     const endsMs = batch.expiresAt.getTime();
     const tokens = [...batch.granted, ...batch.soldOut, ...batch.waiting].map((c) => c.token);
-    const [outcome, ...revoked] = await this.redis.settle(k.tokens, k.processing, k.queue, k.served, k.epoch,
-      k.events, this.keys.holdsChannel, batch.expiresAt.toISOString(), endsMs, batch.granted.length, batch.soldOut.length, epoch, ...tokens);
+    const [outcome, ...revoked] = await this.redis.settle(k.tokens, k.processing, k.queue, k.served, k.epoch, k.revoking,
+      k.events, batch.expiresAt.toISOString(), endsMs, batch.granted.length, batch.soldOut.length, epoch, ...tokens);
     return outcome === 'fenced' ? { kind: 'fenced' } : { kind: 'settled', revoked };
   }
 
-  /** The processor's work list: ticket types whose line may be non-empty. */
-  async activeLines(): Promise<number[]> {
-    return (await this.redis.smembers(this.keys.active)).map(Number);
-  }
-
   /**
-   * Takes an empty line off the work list. A join between the processor's last take and this
-   * call would be off the list with its wake already spent, so the line's length is read in the
-   * same round trip: when a buyer is there, the line goes back on the list and false says so.
+   * Which of these lines are on the work list: their `awake` flag is set from the join that found
+   * the line idle until a take finds it empty. One command per line, sent together (one round
+   * trip per Redis node).
    */
-  async markIdle(ticketTypeId: number): Promise<boolean> {
-    const [, queued] = await execPipeline(this.redis.pipeline().srem(this.keys.active, ticketTypeId).llen(this.keys.line(ticketTypeId).queue));
-    if (!queued) return true;
-    await this.redis.sadd(this.keys.active, ticketTypeId);
-    return false;
+  async awakeLines(ticketTypeIds: number[]): Promise<number[]> {
+    const awake = await Promise.all(ticketTypeIds.map((id) => this.redis.exists(this.keys.line(id).awake)));
+    return ticketTypeIds.filter((_, i) => awake[i] === 1);
   }
 
   /**
@@ -200,7 +212,8 @@ export class LineStore {
 
   /** Lifts a pause and wakes the processors. */
   async resume(ticketTypeId: number): Promise<void> {
-    await this.redis.resume(this.keys.line(ticketTypeId).lease, PAUSED_OWNER, this.keys.wakeChannel, ticketTypeId);
+    const k = this.keys.line(ticketTypeId);
+    await this.redis.resume(k.lease, PAUSED_OWNER, k.wake, ticketTypeId);
   }
 
   /**
@@ -234,24 +247,29 @@ export class LineStore {
   /** Removes a finished line's keys; false while somebody is in line or being admitted. */
   async purge(ticketTypeId: number): Promise<boolean> {
     const k = this.keys.line(ticketTypeId);
-    const removed = await this.redis.purge(k.queue, k.processing, k.seq, k.served, k.users, k.tokens, k.awake, k.epoch, k.purged);
-    if (removed) await this.redis.srem(this.keys.active, ticketTypeId);
-    return removed === 1;
+    return (await this.redis.purge(k.queue, k.processing, k.seq, k.served, k.users, k.tokens, k.awake, k.epoch, k.purged, k.revoking)) === 1;
   }
 
-  /** Each line's length, served counter and pause, in one round trip for all of them. */
+  /** Holds a settle marked for revocation that no processor has finished revoking (it died). */
+  revocations(ticketTypeId: number): Promise<string[]> {
+    return this.redis.smembers(this.keys.line(ticketTypeId).revoking);
+  }
+
+  /** These holds are revoked in PostgreSQL: nothing is left to do for them. */
+  async revoked(ticketTypeId: number, tokens: string[]): Promise<void> {
+    await this.redis.srem(this.keys.line(ticketTypeId).revoking, ...tokens);
+  }
+
+  /**
+   * Each line's length, served counter and pause. The commands of all lines are sent together,
+   * so that they travel in one round trip per Redis node (automatic pipelining groups them by
+   * node; a pipeline across lines would span slots, which Redis Cluster refuses).
+   */
   async progress(ticketTypeIds: number[]): Promise<LineProgress[]> {
-    if (!ticketTypeIds.length) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ticketTypeIds) {
+    return Promise.all(ticketTypeIds.map(async (id) => {
       const k = this.keys.line(id);
-      pipeline.llen(k.queue).get(k.served).get(k.lease);
-    }
-    const replies = await execPipeline(pipeline);
-    return ticketTypeIds.map((_, i) => ({
-      waiting: Number(replies[3 * i] ?? 0),
-      served: Number(replies[3 * i + 1] ?? 0),
-      paused: replies[3 * i + 2] === PAUSED_OWNER,
+      const [waiting, served, lease] = await Promise.all([this.redis.llen(k.queue), this.redis.get(k.served), this.redis.get(k.lease)]);
+      return { waiting, served: Number(served ?? 0), paused: lease === PAUSED_OWNER };
     }));
   }
 }

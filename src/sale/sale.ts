@@ -152,11 +152,12 @@ export class Sale {
    */
   async confirm(token: string): Promise<Confirmation> {
     const hold = await confirmHold(this.ctx.db, token);
-    if (!hold) {
+    if (hold?.status !== 'confirmed') {
+      // Why not, as the buyer sees it: still in line, ran out, or cancelled in line (a hold a
+      // batch granted meanwhile is not theirs to confirm).
       const report = await this.status(token);
       throw report ? notAHold(report.status) : tokenNotFound();
     }
-    if (hold.status !== 'confirmed') throw notAHold(holdReport(hold).status);
     await this.ctx.lines.endHolds(hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
       this.ctx.log.warn({ err: err.message, ticketTypeId: hold.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
     );

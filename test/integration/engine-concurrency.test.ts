@@ -50,7 +50,7 @@ function stealLeases(tt: number): () => Promise<number> {
     while (stealing) {
       await new Promise((r) => setTimeout(r, 2 + Math.random() * 15));
       if (await redis.del(keys.line(tt).lease)) steals++;
-      await redis.publish(keys.wakeChannel, String(tt));
+      await redis.spublish(keys.line(tt).wake, String(tt));
     }
   })();
   return async () => {

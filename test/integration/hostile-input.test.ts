@@ -102,26 +102,22 @@ function parseReply(raw: string): Reply {
   return { status: Number(head.split(' ')[1]), headers, body };
 }
 
-/** How often the server's sweeper has swept and its processor has found the paused line paused (its /metrics). */
-async function engineTurns(): Promise<{ sweeps: number; pausedRuns: number }> {
+/** How often the server's sweeper has swept and its processor has polled (its /metrics). */
+async function engineTurns(): Promise<{ sweeps: number; polls: number }> {
   const { body } = await send(base, { path: '/metrics' });
-  const value = (match: (line: string) => boolean) => Number(body.split('\n').find(match)?.split(' ').at(-1) ?? 0);
-  return {
-    sweeps: value((l) => l.startsWith('boxoffice_sweeper_runs_total ')),
-    pausedRuns: value((l) => l.startsWith('boxoffice_processor_runs_total{')
-      && l.includes(`ticket_type_id="${fixture.tt.paused}"`) && l.includes('stopped="paused"')),
-  };
+  const value = (name: string) => Number(body.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ').at(-1) ?? 0);
+  return { sweeps: value('boxoffice_sweeper_runs_total'), polls: value('boxoffice_processor_polls_total') };
 }
 
 /**
- * Resolves once the server's sweeper has run a whole sweep and its processor a whole poll of its
- * lines (the only line it has to look at is the paused one) after this call: two of each, since
- * the first may have begun before.
+ * Resolves once the server's sweeper has run a whole sweep and its processor a whole poll after
+ * this call (two of each, since the first may have begun before): a wake a request sent has been
+ * acted on by then, and a change it made to stock seen by the poll of waiting lines.
  */
 async function aSweepAndAPollLater(): Promise<void> {
   const start = await engineTurns();
-  await waitFor('the server to sweep and poll its lines', engineTurns, {
-    until: (now) => now.sweeps >= start.sweeps + 2 && now.pausedRuns >= start.pausedRuns + 2, intervalMs: 100,
+  await waitFor('the server to sweep and poll', engineTurns, {
+    until: (now) => now.sweeps >= start.sweeps + 2 && now.polls >= start.polls + 2, intervalMs: 100,
   });
 }
 
@@ -245,9 +241,9 @@ before(async () => {
     const token = await admitted(await join(user, tt.bought, 2));
     await post('/reservation/confirm', { token });
   }
-  // Idle: the processor has run every line dry (the paused one stays on its list) and the
-  // sweeper has nothing due.
-  await waitFor('set-up: the processor to go idle', async () => (await h.ctx.redis.smembers(h.ctx.keys.active)).join() === String(tt.paused));
+  // Idle: the processor has run every line dry (the paused one keeps its buyer, so its flag) and
+  // the sweeper has nothing due.
+  await waitFor('set-up: the processor to go idle', async () => (await h.ctx.lines.awakeLines(Object.values(tt))).join() === String(tt.paused));
 });
 
 after(async () => {

@@ -58,7 +58,7 @@ describe('metrics after a small sale', () => {
   before(async () => {
     // The sweeper's safety net every second picks up the backdated hold quickly.
     h = await createHarness({ CLEANUP_INTERVAL_SECONDS: '1' });
-    const metrics = createMetrics(h.sale, h.ctx.log);
+    const metrics = createMetrics(h.sale, h.ctx.log, h.ctx.lines);
     app = await buildApp(h.ctx, { logger: false, sale: h.sale, metrics });
     await h.engine(metrics.engineHooks);
     [main, soldOut, paused] = [await h.ticketType(3), await h.ticketType(1), await h.ticketType(5)];
@@ -168,7 +168,7 @@ describe('metrics after a small sale', () => {
     // Nothing listens on port 1: every query fails at once.
     const ctx = createContext({ ...h.config, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     try {
-      const families = parseExposition(await createMetrics(new Sale(ctx, h.sale.signer), ctx.log).scrape());
+      const families = parseExposition(await createMetrics(new Sale(ctx, h.sale.signer), ctx.log, ctx.lines).scrape());
       assert.equal(value(families, 'boxoffice_figures_up'), 0);
       assert.ok(families.types.has('process_cpu_user_seconds_total'));
       assert.equal(families.series.get('boxoffice_line_length')?.length ?? 0, 0, 'no stale sale figures');

@@ -8,6 +8,6 @@ if not seq then return false end
 if state == 'P' then
   writeRecord(KEYS[1], ARGV[1], seq, qty, 'C', user)
   local served = tonumber(redis.call('GET', KEYS[2]) or '0')
-  redis.call('PUBLISH', ARGV[2], cjson.encode({served = served, changes = {[ARGV[1]] = 'cancelled'}}))
+  redis.call('SPUBLISH', ARGV[2], cjson.encode({served = served, changes = {[ARGV[1]] = 'cancelled'}}))
 end
 return {state, qty, user}

@@ -2,7 +2,7 @@
 -- watchers and wakes the processor (stock came back, or what may come back shrank). Status then
 -- asks PostgreSQL how the hold ended. A token still P is in a batch committed but not yet
 -- settled; E tells the settle script not to show it as held. C (cancelled while pending) stays.
--- Input:  KEYS[1] tokens  ARGV[1] events channel  ARGV[2] wake channel  ARGV[3] ticket type id
+-- Input:  KEYS[1] tokens  ARGV[1] events channel  ARGV[2] the line's wake channel  ARGV[3] ticket type id
 --         ARGV[4] how the holds ended (confirmed, expired or cancelled)  ARGV[5...] tokens
 -- Output: how many records changed
 --- @include "record"
@@ -16,6 +16,6 @@ for i = 5, #ARGV do
     changed = changed + 1
   end
 end
-redis.call('PUBLISH', ARGV[1], cjson.encode({changes = changes}))
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('SPUBLISH', ARGV[1], cjson.encode({changes = changes}))
+redis.call('SPUBLISH', ARGV[2], ARGV[3])
 return changed

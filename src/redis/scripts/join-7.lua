@@ -1,14 +1,12 @@
 -- Appends a buyer to the line, unless the user already waits or holds tickets of this ticket type.
 -- Input:  KEYS[1] queue  KEYS[2] seq  KEYS[3] served  KEYS[4] users  KEYS[5] tokens  KEYS[6] awake
 --         KEYS[7] purged (set when the line's keys went after its sale: see purge-9.lua)
---         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] wake channel
+--         ARGV[1] new token  ARGV[2] user id  ARGV[3] quantity  ARGV[4] the line's wake channel
 --         ARGV[5] ticket type id  ARGV[6] the user's previous token, whose hold has ended, to be
 --         replaced ('' for none)  ARGV[7] '1' to stop at a returning user instead of joining them
 --         ARGV[8] deadline, epoch ms: the caller has given up by then (its timeout), so a join
 --         that Redis runs later (it was hung, the command waited in its socket) changes nothing
--- Output: {'joined', position, woke}        woke = 1 when the line was idle and this join woke
---                                           the processor (the caller then puts the line on the
---                                           work list)
+-- Output: {'joined', position}
 --         {'waiting', token, position, qty} the user waits in line with this token
 --         {'holding', token, hold end ms, qty} the user holds tickets with this token
 --         {'late'}                          past ARGV[8]: nothing changed
@@ -17,7 +15,8 @@
 --                                           and ARGV[7] = '1': nothing changed
 -- `users` maps every user who joined to their latest token, so it also tells returning users
 -- (the per-user cap) apart. ARGV[6] is replaced only while it is still the user's token, so two
--- concurrent re-joins make one token, not two. Wakes the processor only when it went idle.
+-- concurrent re-joins make one token, not two. Wakes the processors only when the line was idle
+-- (`awake` unset): a busy line's processor takes this buyer in its next batch.
 --- @include "record"
 local now = redis.call('TIME')
 local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
@@ -38,9 +37,5 @@ local seq = redis.call('INCR', KEYS[2])
 redis.call('RPUSH', KEYS[1], ARGV[1])
 writeRecord(KEYS[5], ARGV[1], seq, ARGV[3], 'P', ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[1])
-local woke = 0
-if redis.call('SET', KEYS[6], '1', 'NX') then
-  redis.call('PUBLISH', ARGV[4], ARGV[5])
-  woke = 1
-end
-return {'joined', seq - tonumber(redis.call('GET', KEYS[3]) or '0'), woke}
+if redis.call('SET', KEYS[6], '1', 'NX') then redis.call('SPUBLISH', ARGV[4], ARGV[5]) end
+return {'joined', seq - tonumber(redis.call('GET', KEYS[3]) or '0')}
