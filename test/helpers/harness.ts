@@ -1,5 +1,7 @@
 // Each test file gets its own PostgreSQL database and Redis key prefix, on the real services
-// named by DATABASE_URL / REDIS_URL (npm test brings them up when they are not running).
+// named by DATABASE_URL / REDIS_URL (npm test brings them up when they are not running). With
+// BOXOFFICE_TEST_REDIS=cluster (set by the files of test/integration/cluster/, which run other test
+// files again), the file's Redis is a private 3-master Redis Cluster instead.
 import { randomBytes } from 'node:crypto';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createContext, type Context } from '../../src/context.ts';
@@ -8,6 +10,7 @@ import { buildApp } from '../../src/api/app.ts';
 import { startEngine, type Engine, type EngineHooks } from '../../src/engine/index.ts';
 import { createEvent, createTicketType } from '../../src/db/catalog.ts';
 import { Sale } from '../../src/sale/sale.ts';
+import { startRedisCluster, type RedisCluster } from '../../support/redis-cluster.ts';
 
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -30,9 +33,22 @@ export function testDatabaseUrl(): string {
   return url.toString();
 }
 
+let cluster: Promise<RedisCluster> | undefined;
+
+/** This test file's Redis Cluster, started on first use and gone with the process. */
+function fileCluster(): Promise<RedisCluster> {
+  cluster ??= startRedisCluster().then((c) => {
+    process.once('exit', () => c.closeNow());
+    return c;
+  });
+  return cluster;
+}
+
 export async function createHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  const onCluster = process.env.BOXOFFICE_TEST_REDIS === 'cluster';
   const config = parseConfig({
     REDIS_URL: process.env.REDIS_URL,
+    REDIS_CLUSTER_NODES: onCluster ? (await fileCluster()).seeds : '',
     DATABASE_URL: testDatabaseUrl(),
     REDIS_KEY_PREFIX: `test:${randomBytes(5).toString('hex')}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -74,8 +90,11 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     },
     async close() {
       for (const close of closers.reverse()) await close();
-      const keys = await ctx.redis.keys(`${config.REDIS_KEY_PREFIX}*`);
-      if (keys.length) await ctx.redis.del(...keys);
+      // A private cluster goes with the process; the shared Redis is cleaned of this file's keys.
+      if (!onCluster) {
+        const keys = await ctx.redis.keys(`${config.REDIS_KEY_PREFIX}*`);
+        if (keys.length) await ctx.redis.del(...keys);
+      }
       for (const c of contexts) await c.close();
       await dropDatabase(config.DATABASE_URL);
     },

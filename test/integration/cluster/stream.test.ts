@@ -1,0 +1,3 @@
+// Issue 12: ../stream.test.ts again, on a private 3-master Redis Cluster (test/helpers/harness.ts).
+process.env.BOXOFFICE_TEST_REDIS = 'cluster';
+await import('../stream.test.ts');
