@@ -5,6 +5,7 @@ import type { Context } from '../context.ts';
 import { listTicketTypeIds } from '../db/catalog.ts';
 import { admitBatch, cancelHold, processorEpoch } from '../db/holds.ts';
 import type { Candidate } from '../domain/record.ts';
+import type { DrawPlacer } from './draw.ts';
 
 // How long a line stays stuck when its processor dies: a live one renews the lease on every batch
 // (a batch takes milliseconds), and one that stalls past it is fenced out, costing only a replay.
@@ -43,6 +44,8 @@ export class Processor {
     private readonly ctx: Context,
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
     private readonly onRun: (report: RunReport) => void = () => undefined,
+    /** Places a sealed pre-queue in the line before anybody is admitted (scheduled on-sale). */
+    private readonly placer?: DrawPlacer,
   ) {}
 
   /** Looks at every ticket type once (this also settles what a crashed processor left), then polls. */
@@ -115,6 +118,11 @@ export class Processor {
       while (!this.stopped) {
         const taken = await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
         if (taken.kind === 'lost') return 'lease_lost'; // whoever holds the lease now recovers our batch
+        if (taken.kind === 'draw') {
+          if (!this.placer) throw new Error(`ticket type ${ticketTypeId}: a sealed pre-queue and no draw placer`);
+          if ((await this.placer.place(ticketTypeId, instanceId, LEASE_MS)) === 'lost') return 'lease_lost';
+          continue;
+        }
         if (taken.kind === 'empty') {
           if (await lines.markIdle(ticketTypeId)) return 'empty';
           continue;

@@ -25,6 +25,8 @@ export interface ScriptCommands {
   endHolds(...args: Arg[]): Promise<number>;
   countHit(...args: Arg[]): Promise<[number, number]>;
   purge(...args: Arg[]): Promise<number>;
+  seal(...args: Arg[]): Promise<[number, number]>;
+  place(...args: Arg[]): Promise<[string, number?]>;
 }
 
 export type RedisClient = Redis & ScriptCommands;

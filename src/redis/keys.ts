@@ -17,6 +17,10 @@ export interface LineKeys {
   purged: string;
   /** Pub/sub channel: every change of a token of this ticket type, and the served counter. */
   events: string;
+  /** The pre-queue's tokens in join order, until the draw has placed them in the line. */
+  prequeue: string;
+  /** The pre-queue's draw: state (sealed, placed), entries, placed (src/redis/scripts/includes/seal.lua). */
+  draw: string;
 }
 
 export interface Keys {
@@ -29,6 +33,8 @@ export interface Keys {
   wakeChannel: string;
   /** Pub/sub: the epoch milliseconds at which the newest holds expire (wakes the sweeper). */
   holdsChannel: string;
+  /** Prefix of the spent ALTCHA challenges (src/redis/challenges.ts), one key per challenge until it expires. */
+  spentChallenge: string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -47,11 +53,14 @@ export function createKeys(prefix: string): Keys {
         awake: `${base}:awake`,
         purged: `${base}:purged`,
         events: `${base}:events`,
+        prequeue: `${base}:prequeue`,
+        draw: `${base}:draw`,
       };
     },
     active: `${prefix}queue:active`,
     rateLimit: `${prefix}rate-limit:`,
     wakeChannel: `${prefix}wake`,
     holdsChannel: `${prefix}holds`,
+    spentChallenge: `${prefix}altcha:spent:`,
   };
 }

@@ -2,6 +2,7 @@
 // of joins and passes to an organiser's checkout. Every process signs with the same key: from
 // RECEIPT_SIGNING_KEY (a PKCS#8 PEM) when set, otherwise one made once and kept in PostgreSQL.
 // Anyone verifies against the public key served at /.well-known/jwks.json.
+import { createHmac } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { Type, type Static } from 'typebox';
 import type { Db } from '../db/pool.ts';
@@ -25,6 +26,11 @@ export interface Signer {
   /** The claims of a JWS this key signed; throws when the signature, or its expiry, fails. */
   verify(jws: string): Promise<JWTPayload>;
   readonly jwks: Jwks;
+  /**
+   * A secret of its own for `purpose`, derived from the private key (HMAC-SHA256(d, purpose)):
+   * every process derives the same one, and nothing else has to be shared or stored.
+   */
+  deriveSecret(purpose: string): Buffer;
 }
 
 export async function loadSigner(db: Db, configuredPem: string): Promise<Signer> {
@@ -48,6 +54,9 @@ export async function loadSigner(db: Db, configuredPem: string): Promise<Signer>
     },
     async verify(jws) {
       return (await jwtVerify(jws, publicKey, { algorithms: [ALG] })).payload;
+    },
+    deriveSecret(purpose) {
+      return createHmac('sha256', Buffer.from(privateJwk.d!, 'base64url')).update(purpose).digest();
     },
   };
 }
