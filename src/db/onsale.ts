@@ -98,7 +98,9 @@ export async function dueTransitions(q: Queryable): Promise<DueTransitions> {
        (SELECT min(sale_ends_at) FROM ticket_types WHERE closed_at IS NULL AND sale_ends_at > now()))`,
   );
   const of = (kind: string) => rows.find((r) => r.kind === kind);
-  return { opening: of('opening')?.ids ?? [], closing: of('closing')?.ids ?? [], nextAt: of('next')?.at ?? undefined };
+  // pg leaves bigint[] as strings: ids are numbers everywhere else (the processor keys its runs by them).
+  const ids = (kind: string) => (of(kind)?.ids ?? []).map(Number);
+  return { opening: ids('opening'), closing: ids('closing'), nextAt: of('next')?.at ?? undefined };
 }
 
 /** The draw's secret S, once a pre-queue was scheduled. */
