@@ -45,16 +45,29 @@ export function drawKey(seed: Buffer, entryId: string): string {
 export interface Draw {
   entriesDigest: string;
   seed: string;
-  /** Indexes into the entries given, in draw order (ascending key). */
-  order: Uint32Array;
+  /** The entry ids in draw order (ascending key). */
+  order: string[];
 }
 
-/** The draw of `entryIds` (any order, no duplicates) under the secret S. */
-export function draw(secret: Buffer, entryIds: readonly string[]): Draw {
+/** Keys computed between two calls of draw()'s `pause`, so that a caller can do other work (renew a lease). */
+const SLICE = 50_000;
+
+/**
+ * The draw of `entryIds` (any order, no duplicates) under the secret S. Keys are distinct 256-bit
+ * values, so sorting `key + entry_id` strings sorts by key (and lets the engine sort natively,
+ * about ten times faster than sorting indexes with a comparator at a million entries).
+ */
+export async function draw(secret: Buffer, entryIds: readonly string[], pause: () => Promise<void> = async () => undefined): Promise<Draw> {
   const sorted = [...entryIds].sort();
+  await pause();
   const digest = entriesDigest(sorted);
   const seed = drawSeed(secret, digest);
-  const keys = entryIds.map((id) => drawKey(seed, id));
-  const order = Uint32Array.from(entryIds.keys()).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-  return { entriesDigest: digest, seed: seed.toString('hex'), order };
+  const keyed: string[] = new Array(entryIds.length);
+  for (let i = 0; i < entryIds.length; i++) {
+    keyed[i] = drawKey(seed, entryIds[i]!) + entryIds[i];
+    if (i % SLICE === SLICE - 1) await pause();
+  }
+  await pause();
+  keyed.sort();
+  return { entriesDigest: digest, seed: seed.toString('hex'), order: keyed.map((k) => k.slice(64)) };
 }

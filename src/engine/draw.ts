@@ -7,13 +7,19 @@ import type { Context } from '../context.ts';
 import { drawRecorded, drawSecret, markDrawPlaced, recordDraw } from '../db/onsale.ts';
 import { draw, entryId } from '../domain/draw.ts';
 
-// Measured (npm run bench -- draw): a chunk of 1,000 entries runs in about 2 ms in Redis, well
-// inside the 10 ms a draw may block it; reads of the pre-queue are as short.
-const PLACE_CHUNK = 1_000;
-const READ_CHUNK = 10_000;
-// Computing the entry ids of a big pre-queue takes seconds: the lease is renewed between slices
-// of this many, so that it never runs out under a live holder.
+// Measured (npm run bench -- draw): a chunk of 1,000 entries ran 11-12 ms in Redis on a loaded
+// 2-core machine, so chunks are of 250 (about 3 ms there), inside the 10 ms a draw may block Redis.
+const PLACE_CHUNK = 250;
+const READ_CHUNK = 5_000;
+// Computing the draw of a million entries takes seconds of CPU: the lease is renewed between
+// slices of the work (entry ids here, keys in draw()), each well under a second. A longer lease
+// than the processor's keeps one slow slice on a loaded machine from handing the line to another
+// worker, which would start the same computation over; a worker that dies mid-draw holds the
+// line up for at most this long.
+const DRAW_LEASE_MS = 10_000;
 const RENEW_EVERY = 50_000;
+
+class LeaseLost extends Error {}
 
 export interface DrawReport {
   ticketTypeId: number;
@@ -33,35 +39,47 @@ export class DrawPlacer {
     private readonly onDraw: (report: DrawReport) => void = () => undefined,
   ) {}
 
-  async place(ticketTypeId: number, owner: string, leaseMs: number): Promise<PlaceResult> {
+  /** Places the sealed pre-queue of the line whose lease `owner` holds; 'lost' when the lease went meanwhile. */
+  async place(ticketTypeId: number, owner: string): Promise<PlaceResult> {
+    try {
+      return await this.drawAndPlace(ticketTypeId, owner);
+    } catch (err) {
+      if (err instanceof LeaseLost) return 'lost';
+      throw err;
+    }
+  }
+
+  private async drawAndPlace(ticketTypeId: number, owner: string): Promise<PlaceResult> {
     const { lines, db, log } = this.ctx;
     const started = performance.now();
+    const renew = async () => {
+      if ((await lines.lease(ticketTypeId, owner, DRAW_LEASE_MS)) === undefined) throw new LeaseLost();
+    };
+    await renew();
     const progress = await lines.drawProgress(ticketTypeId);
     if (progress.state !== 'sealed') return 'placed';
-    const renew = async () => (await lines.lease(ticketTypeId, owner, leaseMs)) !== undefined;
     const secret = await drawSecret(db, ticketTypeId);
     if (!secret) throw new Error(`ticket type ${ticketTypeId}: a sealed pre-queue without a draw secret`);
 
     const tokens = await lines.prequeueTokens(ticketTypeId, progress.entries, READ_CHUNK);
-    const ids: string[] = [];
+    const tokenOf = new Map<string, string>();
     for (let i = 0; i < tokens.length; i++) {
-      ids.push(entryId(this.entrySecret, tokens[i]!));
-      if (i % RENEW_EVERY === RENEW_EVERY - 1 && !(await renew())) return 'lost';
+      tokenOf.set(entryId(this.entrySecret, tokens[i]!), tokens[i]!);
+      if (i % RENEW_EVERY === RENEW_EVERY - 1) await renew();
     }
-    const { entriesDigest, seed, order } = draw(secret, ids);
-    if (!(await renew())) return 'lost';
+    const { entriesDigest, seed, order } = await draw(secret, [...tokenOf.keys()], renew);
     if (!(await drawRecorded(db, ticketTypeId))) {
       const orderBytes = Buffer.alloc(order.length * 16);
-      order.forEach((entry, rank) => orderBytes.write(ids[entry]!, rank * 16, 'hex'));
-      await recordDraw(db, ticketTypeId, { entries: ids.length, entriesDigest, seed, order: orderBytes });
+      order.forEach((id, rank) => orderBytes.write(id, rank * 16, 'hex'));
+      await recordDraw(db, ticketTypeId, { entries: order.length, entriesDigest, seed, order: orderBytes });
     }
 
     let placed = progress.placed;
     while (placed < order.length) {
       const end = order.length - placed;
       const start = Math.max(0, end - PLACE_CHUNK);
-      const chunk = Array.from(order.subarray(start, end), (entry) => tokens[entry]!);
-      const outcome = await lines.place(ticketTypeId, owner, leaseMs, placed, start + 1, chunk);
+      const chunk = order.slice(start, end).map((id) => tokenOf.get(id)!);
+      const outcome = await lines.place(ticketTypeId, owner, DRAW_LEASE_MS, placed, start + 1, chunk);
       if (outcome.kind === 'lost') return 'lost';
       if (outcome.kind !== 'placed' && outcome.kind !== 'moved') break; // another holder finished it
       placed = outcome.placed;

@@ -120,7 +120,7 @@ export class Processor {
         if (taken.kind === 'lost') return 'lease_lost'; // whoever holds the lease now recovers our batch
         if (taken.kind === 'draw') {
           if (!this.placer) throw new Error(`ticket type ${ticketTypeId}: a sealed pre-queue and no draw placer`);
-          if ((await this.placer.place(ticketTypeId, instanceId, LEASE_MS)) === 'lost') return 'lease_lost';
+          if ((await this.placer.place(ticketTypeId, instanceId)) === 'lost') return 'lease_lost';
           continue;
         }
         if (taken.kind === 'empty') {
