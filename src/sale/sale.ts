@@ -58,6 +58,14 @@ export interface ReceiptClaims {
   [claim: string]: unknown;
 }
 
+/** GET /admin/sales: a ticket type's sale, its event, and its pre-queue (none, open, sealed, placed). */
+export type SaleOverview = TicketType & {
+  event_id: number;
+  event_name: string;
+  prequeue_entries: number | null;
+  draw: 'none' | 'open' | 'sealed' | 'placed';
+};
+
 /** GET /ticket-types/:id/draw: the commitment before the draw; everything needed to recompute it after. */
 export type DrawView =
   | { state: 'scheduled'; commitment: string; prequeue_opens_at: string; sale_starts_at: string; entries: number }
@@ -358,6 +366,17 @@ export class Sale {
     const order: string[] = [];
     for (let at = 0; at < drawn.order.length; at += 16) order.push(drawn.order.toString('hex', at, at + 16));
     return { state: 'drawn', commitment, secret: drawn.secret.toString('hex'), entries_digest: drawn.entriesDigest, seed: drawn.seed, order };
+  }
+
+  /** Every ticket type's sale for the organiser: its state and times, and its pre-queue (entries, draw). */
+  async sales(): Promise<SaleOverview[]> {
+    const types = (await listEvents(this.ctx.db)).flatMap((e) => e.ticket_types.map((t) => ({ ...t, event_id: e.id, event_name: e.name })));
+    return Promise.all(types.map(async (t) => {
+      if (!t.prequeue_opens_at) return { ...t, prequeue_entries: null, draw: 'none' as const };
+      const progress = await this.ctx.lines.drawProgress(t.id);
+      const entries = progress.state ? progress.entries : await this.ctx.lines.prequeueLength(t.id);
+      return { ...t, prequeue_entries: entries, draw: progress.state ?? ('open' as const) };
+    }));
   }
 
   /** The entry ids of every buyer admitted (given a hold), in the order of admission. */

@@ -33,6 +33,15 @@ const Admissions = Type.Object({
   admissions: Type.Array(EntryId, { description: 'The entry ids of the buyers given a hold, in the order they were admitted.' }),
 });
 
+const SaleOverview = Type.Intersect([TicketType, Type.Object({
+  event_id: Id,
+  event_name: Type.String(),
+  prequeue_entries: Type.Union([Type.Integer(), Type.Null()], { description: 'Entries in the pre-queue; null without one.' }),
+  draw: Type.Union([Type.Literal('none'), Type.Literal('open'), Type.Literal('sealed'), Type.Literal('placed')], {
+    description: 'none (no pre-queue), open (taking entries), sealed (drawn at the opening, being placed in line), placed.',
+  }),
+})]);
+
 export const onsaleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { sale }) => {
   const tags = ['events'];
 
@@ -78,6 +87,14 @@ export const onsaleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
 export const adminOnsaleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, sale }) => {
   app.addHook('onRequest', adminAuth(ctx.config.ADMIN_TOKEN));
   const security = [{ adminToken: [] }];
+
+  app.get('/admin/sales', {
+    schema: {
+      summary: 'Every sale: state, times, pre-queue and draw',
+      security,
+      response: { 200: Type.Array(SaleOverview), ...errors(401, 403, 503) },
+    },
+  }, () => sale.sales());
 
   app.patch('/admin/ticket-types/:id', {
     schema: {

@@ -197,6 +197,9 @@ function challengeWidget(ticketTypeId, form) {
   widget.setAttribute('challenge', `/ticket-types/${ticketTypeId}/challenge`);
   widget.setAttribute('auto', 'off');
   widget.setAttribute('hidefooter', '');
+  // The widget adds a required checkbox: the form's own validation would stop the submit that
+  // solves the challenge (solved() does it on submit instead).
+  form.noValidate = true;
   form.append(widget);
   void loadAltcha();
   return widget;
