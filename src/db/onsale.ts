@@ -162,8 +162,9 @@ export async function publishedDraw(q: Queryable, id: number): Promise<Published
   return published;
 }
 
-/** The tokens of every buyer admitted (a hold granted), in the order of admission. */
-export async function admittedTokens(q: Queryable, id: number): Promise<string[]> {
-  const { rows } = await q.query<{ token: string }>('SELECT token FROM reservations WHERE ticket_type_id = $1 ORDER BY id', [id]);
+/** The tokens of the buyers admitted (a hold granted), in the order of admission, `limit` from `offset`. */
+export async function admittedTokens(q: Queryable, id: number, offset: number, limit: number): Promise<string[]> {
+  const { rows } = await q.query<{ token: string }>(
+    'SELECT token FROM reservations WHERE ticket_type_id = $1 ORDER BY id OFFSET $2 LIMIT $3', [id, offset, limit]);
   return rows.map((r) => r.token);
 }

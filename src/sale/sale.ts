@@ -379,10 +379,10 @@ export class Sale {
     }));
   }
 
-  /** The entry ids of every buyer admitted (given a hold), in the order of admission. */
-  async admissions(id: number): Promise<string[]> {
+  /** The entry ids of the buyers admitted (given a hold), in the order of admission, `limit` from `offset`. */
+  async admissions(id: number, offset: number, limit: number): Promise<string[]> {
     await this.ticketType(id);
-    return (await admittedTokens(this.ctx.db, id)).map((token) => this.entryId(token));
+    return (await admittedTokens(this.ctx.db, id, offset, limit)).map((token) => this.entryId(token));
   }
 }
 

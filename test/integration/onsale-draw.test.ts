@@ -93,8 +93,15 @@ describe('the pre-queue draw', () => {
     const expected = [...mine.order.map((id) => tokenOf.get(id)!), ...later.map((j) => j.token)];
     const { rows } = await h.ctx.db.query<{ token: string }>('SELECT token FROM reservations WHERE ticket_type_id = $1 ORDER BY id', [tt]);
     assert.deepEqual(rows.map((r) => r.token), expected, 'holds follow the draw order, then join order');
-    const admissions = (await app.inject(`/ticket-types/${tt}/admissions`)).json().admissions;
-    assert.deepEqual(admissions, [...mine.order, ...later.map((j) => j.entryId)]);
+    const admissions: string[] = [];
+    for (let offset: number | undefined = 0; offset !== undefined;) {
+      const res = await app.inject(`/ticket-types/${tt}/admissions?offset=${offset}&limit=1000`);
+      const page = res.json() as { admissions: string[]; next_offset?: number };
+      admissions.push(...page.admissions);
+      offset = page.next_offset;
+    }
+    assert.deepEqual(admissions, [...mine.order, ...later.map((j) => j.entryId)], 'the admissions list, page by page');
+    assert.deepEqual((await app.inject(`/ticket-types/${tt}/draw`)).json(), published, 'the drawn draw, served again from memory');
     assert.deepEqual(draws.map((d) => [d.ticketTypeId, d.entries]), [[tt, PREQUEUE]], 'one placement, by this process');
 
     const line = await assertLineInvariants(h.ctx, tt);

@@ -30,8 +30,21 @@ const DrawView = Type.Union([
 
 const Admissions = Type.Object({
   ticket_type_id: Id,
-  admissions: Type.Array(EntryId, { description: 'The entry ids of the buyers given a hold, in the order they were admitted.' }),
+  admissions: Type.Array(EntryId, { description: 'The entry ids of the buyers given a hold, in the order they were admitted, from `offset` on.' }),
+  next_offset: Type.Optional(Type.Integer({ description: 'Present when more follow: ask again with this offset.' })),
 });
+
+// An entry id is derived per hold row (an HMAC): a page bounds the work one request does.
+const ADMISSIONS_PAGE = 10_000;
+// Query values stay strings (the app's validator does not coerce types), like the ids in paths.
+const AdmissionsQuery = Type.Object({
+  offset: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,8})$', description: 'Admissions to skip (default 0).' })),
+  limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$|^10000$', description: `At most this many (default and maximum ${ADMISSIONS_PAGE}).` })),
+}, { additionalProperties: false });
+
+// A drawn draw never changes: its JSON (36 bytes an entry, 36 MB for a million) is built once per
+// process and kept for the few most recent, instead of rebuilding it on every request.
+const DRAWN_BODIES_KEPT = 4;
 
 const SaleOverview = Type.Intersect([TicketType, Type.Object({
   event_id: Id,
@@ -44,6 +57,7 @@ const SaleOverview = Type.Intersect([TicketType, Type.Object({
 
 export const onsaleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { sale }) => {
   const tags = ['events'];
+  const drawnBodies = new Map<number, string>();
 
   app.get('/ticket-types/:id/draw', {
     schema: {
@@ -54,7 +68,19 @@ export const onsaleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
       params: IdParams,
       response: { 200: DrawView, ...errors(400, 404, 503) },
     },
-  }, (req) => sale.draw(Number(req.params.id)));
+  }, async (req, reply) => {
+    const id = Number(req.params.id);
+    let body = drawnBodies.get(id);
+    if (!body) {
+      const view = await sale.draw(id);
+      if (view.state !== 'drawn') return view;
+      body = JSON.stringify(view);
+      drawnBodies.set(id, body);
+      if (drawnBodies.size > DRAWN_BODIES_KEPT) drawnBodies.delete(drawnBodies.keys().next().value!);
+    }
+    // A string payload is sent as it is (Fastify serializes only objects): the JSON built above.
+    return reply.type('application/json; charset=utf-8').send(body as never);
+  });
 
   app.get('/ticket-types/:id/admissions', {
     schema: {
@@ -63,11 +89,16 @@ export const onsaleRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
         + '(or was drawn) after them was admitted before them, except a buyer whose quantity did not fit what was left.',
       tags,
       params: IdParams,
+      querystring: AdmissionsQuery,
       response: { 200: Admissions, ...errors(400, 404, 503) },
     },
   }, async (req) => {
     const id = Number(req.params.id);
-    return { ticket_type_id: id, admissions: await sale.admissions(id) };
+    const offset = Number(req.query.offset ?? 0);
+    const limit = Number(req.query.limit ?? ADMISSIONS_PAGE);
+    const admissions = await sale.admissions(id, offset, limit + 1);
+    const more = admissions.length > limit;
+    return { ticket_type_id: id, admissions: admissions.slice(0, limit), ...(more ? { next_offset: offset + limit } : {}) };
   });
 
   app.get('/ticket-types/:id/challenge', {
