@@ -7,15 +7,16 @@ import type { Context } from '../context.ts';
 import { drawRecorded, drawSecret, markDrawPlaced, recordDraw } from '../db/onsale.ts';
 import { draw, entryId } from '../domain/draw.ts';
 
-// Measured (npm run bench -- draw): a chunk of 1,000 entries ran 11-12 ms in Redis on a loaded
-// 2-core machine, so chunks are of 250 (about 3 ms there), inside the 10 ms a draw may block Redis.
+// Measured (npm run bench -- draw, BENCHMARKS.md): chunks of 1,000 entries ran 11-12 ms in Redis on
+// the loaded 2-core machine; chunks of 250 run about 1 ms (p99 7 ms), inside the 10 ms a draw may
+// block Redis. A read of 5,000 tokens is shorter still.
 const PLACE_CHUNK = 250;
 const READ_CHUNK = 5_000;
-// Computing the draw of a million entries takes seconds of CPU: the lease is renewed between
-// slices of the work (entry ids here, keys in draw()), each well under a second. A longer lease
-// than the processor's keeps one slow slice on a loaded machine from handing the line to another
-// worker, which would start the same computation over; a worker that dies mid-draw holds the
-// line up for at most this long.
+// Computing the draw of a million entries took 19 s of a loaded machine: the lease is renewed
+// between slices of the work (entry ids here, keys in draw(), each sort), the longest a sort of a
+// million strings (1-2.5 s there). A longer lease than the processor's keeps one slow slice from
+// handing the line to another worker, which would start the same computation over; a worker that
+// dies mid-draw holds the line up for at most this long.
 const DRAW_LEASE_MS = 10_000;
 const RENEW_EVERY = 50_000;
 
