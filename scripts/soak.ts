@@ -413,7 +413,7 @@ async function checkInvariants(world: World, tally: Tally, status: StatusOf): Pr
     const record = records.get(token);
     if (!record) return undefined;
     if (record.state === 'R' || record.state === 'E') return holds.get(token)?.status;
-    return { P: 'pending', S: 'sold_out', C: 'cancelled' }[record.state];
+    return { P: 'pending', S: 'sold_out', C: 'cancelled', Q: 'prequeue' }[record.state];
   };
   checkAcknowledged(tally, expected, holds);
   await checkStatusRoute(tally, expected, status);

@@ -75,6 +75,13 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger, lines: Pic
   const sweeps = new Counter({ name: 'boxoffice_sweeper_runs_total', help: 'Sweeps run (each releases whatever holds are due, possibly none).', registers });
   const released = new Counter({ name: 'boxoffice_sweeper_released_total', help: 'Expired holds released by the sweeper.', registers });
   const purged = new Counter({ name: 'boxoffice_lines_purged_total', help: 'Finished lines whose Redis keys were removed after their retention.', registers });
+  const drawsPlaced = new Counter({
+    name: 'boxoffice_draws_placed_total', help: 'Pre-queues drawn into their lines by this process (scheduled on-sale).', registers,
+  });
+  const drawSeconds = new Histogram({ name: 'boxoffice_draw_duration_seconds', help: 'Time to draw a pre-queue and place it in line.', buckets: SECONDS, registers });
+  const transitions = new Counter({
+    name: 'boxoffice_sale_transitions_total', help: 'Scheduled sales opened or closed by this process.', labelNames: ['transition'], registers,
+  });
   const sweepSeconds = new Histogram({ name: 'boxoffice_sweeper_run_duration_seconds', help: 'Time of one sweep.', buckets: SECONDS, registers });
   const http = new Histogram({
     name: 'boxoffice_http_request_duration_seconds',
@@ -139,6 +146,13 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger, lines: Pic
       },
       onPurge() {
         purged.inc();
+      },
+      onDraw(report) {
+        drawsPlaced.inc();
+        drawSeconds.observe(report.ms / 1000);
+      },
+      onTransition(report) {
+        transitions.inc({ transition: report.transition });
       },
     },
     observeRequest(req, reply) {

@@ -14,6 +14,7 @@ import { adminWebRoutes } from './routes/admin-web.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { adminOnsaleRoutes, onsaleRoutes } from './routes/onsale.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { reservationRoutes } from './routes/reservation.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -73,6 +74,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(adminWebRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });
   await app.register(wellKnownRoutes, deps);
+  await app.register(onsaleRoutes, deps);
+  await app.register(adminOnsaleRoutes, deps);
   await app.register(webRoutes);
   return app;
 }

@@ -25,7 +25,7 @@ export function isUnavailable(err: Error & { code?: string }): boolean {
 }
 
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
-  if (err instanceof SaleError) return send(reply, SALE_ERROR_STATUS[err.code], err.code, err.message);
+  if (err instanceof SaleError) return send(reply, SALE_ERROR_STATUS[err.code], err.code, err.message, undefined, err.details);
   if (err instanceof HttpError) return send(reply, err.statusCode, err.code, err.message, err.retryAfterSeconds);
   if (err.validation) return reply.code(400).send(errorBody('invalid_request', err.message));
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
@@ -41,10 +41,10 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
 }
 
 /** Every 503 says when to come back (the rate limits set their own Retry-After on a 429). */
-function send(reply: FastifyReply, status: number, code: string, message: string, retryAfterSeconds?: number) {
+function send(reply: FastifyReply, status: number, code: string, message: string, retryAfterSeconds?: number, details?: Record<string, unknown>) {
   const retryAfter = retryAfterSeconds ?? (status === 503 ? RETRY_AFTER_SECONDS : undefined);
   if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-  return reply.code(status).send(errorBody(code, message));
+  return reply.code(status).send(errorBody(code, message, details));
 }
 
 const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {

@@ -14,6 +14,14 @@ export const SALE_ERROR_STATUS: Record<SaleErrorCode, number> = {
   already_confirmed: 409,
   not_reserved: 409,
   service_unavailable: 503,
+  sale_not_open: 409,
+  sale_closed: 409,
+  sale_already_open: 409,
+  invalid_schedule: 400,
+  capacity_in_use: 409,
+  challenge_required: 403,
+  challenge_failed: 403,
+  no_prequeue: 404,
 };
 
 export class HttpError extends Error {
@@ -40,4 +48,4 @@ export const tooManyStreams = () => new HttpError(429, 'too_many_streams',
 export const unsupportedEncoding = () =>
   new HttpError(415, 'unsupported_content_encoding', 'Send the request body uncompressed, without Content-Encoding.');
 
-export const errorBody = (code: string, message: string) => ({ error: { code, message } });
+export const errorBody = (code: string, message: string, details?: Record<string, unknown>) => ({ error: { code, message, ...details } });

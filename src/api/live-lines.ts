@@ -160,6 +160,8 @@ export class LiveLines {
       const standing = await this.sale.standing(client.token);
       const line = this.lines.get(client.ticketTypeId);
       if (line && standing?.served !== undefined) this.observe(line, standing.served);
+      // A pre-queue entry gets its place in line at the draw: later positions follow from it.
+      if (standing?.seq !== undefined) client.seq ??= standing.seq;
       if (standing) client.apply(standing.report);
     } catch (err) {
       this.ctx.log.warn({ err: (err as Error).message, ticketTypeId: client.ticketTypeId }, 'live status refresh failed');

@@ -16,7 +16,8 @@ export function eventId(report: StatusReport): string {
   }
 }
 
-const rank = (report: StatusReport) => (report.status === 'pending' ? 0 : report.status === 'reserved' ? 1 : 2);
+const RANKS: Partial<Record<StatusReport['status'], number>> = { prequeue: -1, pending: 0, reserved: 1 };
+const rank = (report: StatusReport) => RANKS[report.status] ?? 2;
 
 /**
  * Whether `next` may replace `current`. A token's state only moves forward and its position only

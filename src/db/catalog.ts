@@ -1,24 +1,49 @@
 // Events and ticket types: the public listing and the admin's writes.
 import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
+import { drawCommitment, newDrawSecret } from '../domain/draw.ts';
+import { saleState, type SaleTimes } from '../domain/onsale.ts';
 import type { Db, Queryable } from './pool.ts';
+
+// A ticket type's sale as the listing shows it; `state` is filled in from the times (withState).
+const LIFECYCLE_JSON = `'prequeue_opens_at', to_json(t.prequeue_opens_at) #>> '{}', 'sale_starts_at', to_json(t.sale_starts_at) #>> '{}',
+           'sale_ends_at', to_json(t.sale_ends_at) #>> '{}', 'closed', t.closed_at IS NOT NULL,
+           'draw_commitment', t.draw_commitment, 'join_challenge', t.join_challenge`;
+const LIFECYCLE_COLUMNS = `to_json(prequeue_opens_at) #>> '{}' AS prequeue_opens_at, to_json(sale_starts_at) #>> '{}' AS sale_starts_at,
+     to_json(sale_ends_at) #>> '{}' AS sale_ends_at, closed_at IS NOT NULL AS closed, draw_commitment, join_challenge`;
+
+type StoredTicketType = Omit<TicketType, 'state'> & { closed?: boolean };
+
+const ms = (iso: string | null) => (iso === null ? undefined : Date.parse(iso));
+
+export function saleTimes(t: Pick<StoredTicketType, 'prequeue_opens_at' | 'sale_starts_at' | 'sale_ends_at' | 'closed'>): SaleTimes {
+  return { prequeueOpensMs: ms(t.prequeue_opens_at), saleStartsMs: ms(t.sale_starts_at), saleEndsMs: ms(t.sale_ends_at), closed: !!t.closed };
+}
+
+/** The listing's ticket type: its state now, from its times and stock. */
+function withState({ closed, ...t }: StoredTicketType, now = Date.now()): TicketType {
+  return { ...t, state: saleState(saleTimes({ ...t, closed }), t.quantity_available, now) };
+}
+
+const eventWithStates = (e: Event) => ({ ...e, ticket_types: (e.ticket_types as StoredTicketType[]).map((t) => withState(t)) });
 
 // One query for any number of events: ticket types are aggregated per event in PostgreSQL.
 const EVENTS_SQL = `
   SELECT e.id, e.name, e.description, e.venue, to_json(e.starts_at) #>> '{}' AS starts_at,
          coalesce(json_agg(json_build_object(
            'id', t.id, 'name', t.name, 'price', t.price::text, 'capacity', t.capacity,
-           'quantity_available', t.quantity_available, 'max_per_order', t.max_per_order
+           'quantity_available', t.quantity_available, 'max_per_order', t.max_per_order,
+           ${LIFECYCLE_JSON}
          ) ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), '[]') AS ticket_types
   FROM events e LEFT JOIN ticket_types t ON t.event_id = e.id`;
 
 export async function listEvents(db: Db): Promise<Event[]> {
   const { rows } = await db.query<Event>(`${EVENTS_SQL} GROUP BY e.id ORDER BY e.starts_at, e.id`);
-  return rows;
+  return rows.map(eventWithStates);
 }
 
 export async function getEvent(db: Db, id: number): Promise<Event | undefined> {
   const { rows } = await db.query<Event>(`${EVENTS_SQL} WHERE e.id = $1 GROUP BY e.id`, [id]);
-  return rows[0];
+  return rows[0] && eventWithStates(rows[0]);
 }
 
 export async function createEvent(db: Db, e: NewEvent): Promise<Event> {
@@ -30,23 +55,38 @@ export async function createEvent(db: Db, e: NewEvent): Promise<Event> {
   return rows[0]!;
 }
 
-/** Creates a ticket type whose whole capacity is available; undefined when the event does not exist. */
-export async function createTicketType(db: Db, eventId: number, t: NewTicketType): Promise<TicketType | undefined> {
-  const { rows } = await db.query<TicketType>(
-    `INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order)
-     SELECT id, $2, $3, $4, $4, $5 FROM events WHERE id = $1
-     RETURNING id, name, price::text AS price, capacity, quantity_available, max_per_order`,
-    [eventId, t.name, t.price, t.capacity, t.max_per_order ?? 4],
+export const TICKET_TYPE_COLUMNS = `id, name, price::text AS price, capacity, quantity_available, max_per_order, ${LIFECYCLE_COLUMNS}`;
+
+/** A ticket type row read with TICKET_TYPE_COLUMNS, as the API shows it. */
+export const ticketTypeView = (row: StoredTicketType) => withState(row);
+
+/**
+ * Creates a ticket type whose whole capacity is available; undefined when the event does not
+ * exist. A pre-queue gets its draw secret now, and its commitment is published at once.
+ */
+export async function createTicketType(db: Queryable, eventId: number, t: NewTicketType): Promise<TicketType | undefined> {
+  const secret = t.prequeue_opens_at ? newDrawSecret() : null;
+  const { rows } = await db.query<StoredTicketType>(
+    `INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order, prequeue_opens_at, sale_starts_at,
+                               sale_ends_at, draw_secret, draw_commitment, join_challenge, challenge_difficulty)
+     SELECT id, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM events WHERE id = $1
+     RETURNING ${TICKET_TYPE_COLUMNS}`,
+    [eventId, t.name, t.price, t.capacity, t.max_per_order ?? 4, t.prequeue_opens_at ?? null, t.sale_starts_at ?? null,
+      t.sale_ends_at ?? null, secret, secret && drawCommitment(secret), t.join_challenge ?? false, t.challenge_difficulty ?? 50_000],
   );
-  return rows[0];
+  return rows[0] && withState(rows[0]);
 }
 
 export async function getTicketTypeRule(db: Db, id: number): Promise<TicketTypeRule | undefined> {
-  const { rows } = await db.query<TicketTypeRule>(
-    'SELECT id, event_id, max_per_order FROM ticket_types WHERE id = $1',
+  const { rows } = await db.query<StoredTicketType & { event_id: number; challenge_difficulty: number }>(
+    `SELECT id, event_id, max_per_order, ${LIFECYCLE_COLUMNS}, challenge_difficulty FROM ticket_types WHERE id = $1`,
     [id],
   );
-  return rows[0];
+  const row = rows[0];
+  return row && {
+    id: row.id, event_id: row.event_id, max_per_order: row.max_per_order, sale: saleTimes(row),
+    join_challenge: row.join_challenge, challenge_difficulty: row.challenge_difficulty, draw_commitment: row.draw_commitment,
+  };
 }
 
 /**

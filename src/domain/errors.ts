@@ -14,12 +14,22 @@ export type SaleErrorCode =
   | 'reservation_cancelled'
   | 'already_confirmed'
   | 'not_reserved'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'sale_not_open'
+  | 'sale_closed'
+  | 'sale_already_open'
+  | 'invalid_schedule'
+  | 'capacity_in_use'
+  | 'challenge_required'
+  | 'challenge_failed'
+  | 'no_prequeue';
 
 export class SaleError extends Error {
   constructor(
     readonly code: SaleErrorCode,
     message: string,
+    /** Facts a client acts on, sent beside code and message (when the sale opens, a fresh challenge). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -57,3 +67,17 @@ export function notAHold(status: Status): SaleError {
       return new SaleError('not_reserved', 'This buyer is still in line; confirm once the status is reserved.');
   }
 }
+
+// Scheduled on-sale (issue 13).
+export const saleNotOpen = (opensAt: string) =>
+  new SaleError('sale_not_open', `This sale opens at ${opensAt}; join from then on.`, { opens_at: opensAt });
+export const saleClosed = () => new SaleError('sale_closed', 'This sale is closed: no more buyers are let in.');
+export const saleAlreadyOpen = (what: string) => new SaleError('sale_already_open', `${what} can no longer change: the sale or its pre-queue has opened.`);
+export const invalidSchedule = (why: string) => new SaleError('invalid_schedule', why);
+export const capacityInUse = (sold: number) =>
+  new SaleError('capacity_in_use', `${sold} tickets are held or sold: the capacity cannot go below that.`);
+export const noPrequeue = (id: number) => new SaleError('no_prequeue', `Ticket type ${id} has no pre-queue, so no draw.`);
+export const challengeRequired = (challenge: object) => new SaleError('challenge_required',
+  'This sale asks every buyer to solve a small puzzle first (ALTCHA): solve the challenge and send its payload as "altcha".', { challenge });
+export const challengeFailed = (challenge: object) => new SaleError('challenge_failed',
+  'The challenge\'s solution is wrong, expired or already used: solve this fresh one and join again.', { challenge });

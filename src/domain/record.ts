@@ -10,9 +10,10 @@ export interface TokenRecord {
   quantity: number;
   /**
    * P pending (in line or being admitted), R holding until `holdEndsMs`, E the hold ended
-   * (PostgreSQL says how), S sold out, C cancelled while pending.
+   * (PostgreSQL says how), S sold out, C cancelled while pending, Q in the pre-queue (seq 0 until
+   * the draw places it in the line).
    */
-  state: 'P' | 'R' | 'E' | 'S' | 'C';
+  state: 'P' | 'R' | 'E' | 'S' | 'C' | 'Q';
   holdEndsMs?: number;
   userId: string;
 }

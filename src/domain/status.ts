@@ -12,6 +12,7 @@ export const Status = Type.Union([
   Type.Literal('expired'),
   Type.Literal('cancelled'),
   Type.Literal('sold_out'),
+  Type.Literal('prequeue'),
 ]);
 export type Status = Static<typeof Status>;
 
@@ -37,5 +38,8 @@ export const StatusReport = Type.Object({
   })),
   expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'End of the hold; only while reserved.' })),
   booking_id: Type.Optional(Id),
+  entry_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The public id of this join, in the draw and the admissions list; while prequeue.' })),
+  sale_starts_at: Type.Optional(Type.String({ format: 'date-time', description: 'When the pre-queue is drawn into the line; while prequeue.' })),
+  draw_commitment: Type.Optional(Type.String({ description: 'The draw\'s committed secret (docs/fairness.md); while prequeue.' })),
 });
 export type StatusReport = Static<typeof StatusReport>;

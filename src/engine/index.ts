@@ -1,9 +1,14 @@
 // The background work of ROLE=worker (and all): the processor, woken by the lines' sharded wake
 // channels, the sweeper, and the removal of finished lines' keys.
 import type { Context } from '../context.ts';
+import { ENTRY_ID_PURPOSE } from '../domain/draw.ts';
+import { listen } from '../db/notifications.ts';
 import { createRedis } from '../redis/client.ts';
+import { loadSigner } from '../sale/signer.ts';
+import { DrawPlacer, type DrawReport } from './draw.ts';
 import { Processor, type BatchReport, type RunReport } from './processor.ts';
 import { Retention, type PurgeReport } from './retention.ts';
+import { SaleClock, type TransitionReport } from './sale-clock.ts';
 import { Sweeper, type SweepReport } from './sweeper.ts';
 
 export interface EngineHooks {
@@ -14,6 +19,10 @@ export interface EngineHooks {
   onPoll?: () => void;
   onSweep?: (report: SweepReport) => void;
   onPurge?: (report: PurgeReport) => void;
+  /** A pre-queue was drawn into its line (all of it, by this process). */
+  onDraw?: (report: DrawReport) => void;
+  /** A scheduled sale opened or closed (this process recorded it). */
+  onTransition?: (report: TransitionReport) => void;
 }
 
 export interface Engine {
@@ -23,13 +32,16 @@ export interface Engine {
 }
 
 export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promise<Engine> {
+  // Entry ids are derived from the deployment's signing key, which every process loads alike.
+  const signer = await loadSigner(ctx.db, ctx.config.RECEIPT_SIGNING_KEY);
+  const placer = new DrawPlacer(ctx, signer.deriveSecret(ENTRY_ID_PURPOSE), hooks.onDraw);
   // One subscriber (one per node on a cluster) for every line's wake channel.
   const subscriber = createRedis(ctx.redisSettings, { subscriber: true });
   subscriber.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'Redis subscriber error'));
   const processor = new Processor(ctx, {
     // One channel a call: on a cluster, the channels of one SSUBSCRIBE must share a slot.
     listen: async (ids) => void (await Promise.all(ids.map((id) => subscriber.ssubscribe(ctx.keys.line(id).wake)))),
-  }, hooks);
+  }, hooks, placer);
   subscriber.on('smessage', (_channel: string, message: string) => processor.wake(Number(message)));
   let connectedBefore = false;
   subscriber.on('ready', () => {
@@ -37,16 +49,24 @@ export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promis
     if (connectedBefore) processor.fullScan().catch((err: Error) => ctx.log.warn({ err: err.message }, 'processor scan failed'));
     connectedBefore = true;
   });
+  // New ticket types are announced by PostgreSQL (migrations/0006); after a lost connection, the
+  // poll finds what was announced meanwhile.
+  const catalog = listen(ctx.config.DATABASE_URL, 'boxoffice_ticket_types', ctx.log, {
+    onNotify: () => processor.ticketTypeCreated(),
+    onReconnect: () => processor.ticketTypeCreated(),
+  });
   const sweeper = new Sweeper(ctx, hooks.onSweep);
   const retention = new Retention(ctx, hooks.onPurge);
+  const clock = new SaleClock(ctx, (id) => processor.wake(id), hooks.onTransition);
   await processor.start();
   sweeper.start();
   retention.start();
+  clock.start();
   return {
     processor,
     sweeper,
     async stop() {
-      await Promise.all([processor.stop(), sweeper.stop(), retention.stop()]);
+      await Promise.all([processor.stop(), sweeper.stop(), retention.stop(), clock.stop(), catalog.close()]);
       subscriber.disconnect();
     },
   };

@@ -10,6 +10,7 @@ import type { Context } from '../context.ts';
 import { ticketTypesSince } from '../db/catalog.ts';
 import { admitBatch, cancelHold, processorEpoch, stockOf, type LineStock } from '../db/holds.ts';
 import type { Candidate } from '../domain/record.ts';
+import type { DrawPlacer } from './draw.ts';
 
 // How long a line stays stuck when its processor dies: a live one renews the lease on every batch
 // (a batch takes milliseconds), and one that stalls past it is fenced out, costing only a replay.
@@ -67,6 +68,8 @@ export class Processor {
     private readonly ctx: Context,
     private readonly wakes: WakeSource,
     private readonly hooks: ProcessorHooks = {},
+    /** Places a sealed pre-queue in the line before anybody is admitted (scheduled on-sale). */
+    private readonly placer?: DrawPlacer,
   ) {}
 
   /** Listens to every line's wake, looks at every line on the work list (this also settles what a crashed processor left), then polls. */
@@ -144,6 +147,11 @@ export class Processor {
     }, POLL_MS * (0.75 + Math.random() / 2));
   }
 
+  /** A ticket type was created (PostgreSQL says so): listen to its wakes now, not at the next poll. */
+  ticketTypeCreated(): void {
+    this.poll().catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'processor poll failed'));
+  }
+
   /**
    * New ticket types: listen to their wakes, and look at their lines (a join may have come before
    * the listening). Parked lines whose stock changed without a wake reaching us: look again.
@@ -177,6 +185,11 @@ export class Processor {
       while (!this.stopped) {
         const taken = await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
         if (taken.kind === 'lost') return 'lease_lost'; // whoever holds the lease now recovers our batch
+        if (taken.kind === 'draw') {
+          if (!this.placer) throw new Error(`ticket type ${ticketTypeId}: a sealed pre-queue and no draw placer`);
+          if ((await this.placer.place(ticketTypeId, instanceId)) === 'lost') return 'lease_lost';
+          continue;
+        }
         if (taken.kind === 'empty') return 'empty'; // the take cleared the line's flag: the next join wakes us
         if (!taken.candidates.length) continue; // the whole batch had cancelled
         const outcome = await this.admit(ticketTypeId, epoch, taken.candidates, taken.recovery);

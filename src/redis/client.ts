@@ -26,6 +26,8 @@ export interface ScriptCommands {
   endHolds(...args: Arg[]): Promise<number>;
   countHit(...args: Arg[]): Promise<[number, number]>;
   purge(...args: Arg[]): Promise<number>;
+  seal(...args: Arg[]): Promise<[number, number]>;
+  place(...args: Arg[]): Promise<[string, number?]>;
 }
 
 /** A pipeline that also queues the scripts' commands (ioredis defines them on pipelines too). */

@@ -26,12 +26,18 @@ export interface LineKeys {
   events: string;
   /** Sharded channel: the processors of this line should look at it (a join to an idle line, stock back, resume). */
   wake: string;
+  /** The pre-queue's tokens in join order, until the draw has placed them in the line. */
+  prequeue: string;
+  /** The pre-queue's draw: state (sealed, placed), entries, placed (src/redis/scripts/includes/seal.lua). */
+  draw: string;
 }
 
 export interface Keys {
   line(ticketTypeId: number): LineKeys;
   /** Prefix of the rate limit counters (src/api/security.ts). */
   rateLimit: string;
+  /** Prefix of the spent ALTCHA challenges (src/redis/challenges.ts), one key per challenge until it expires. */
+  spentChallenge: string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -52,8 +58,11 @@ export function createKeys(prefix: string): Keys {
         purged: `${base}:purged`,
         events: `${base}:events`,
         wake: `${base}:wake`,
+        prequeue: `${base}:prequeue`,
+        draw: `${base}:draw`,
       };
     },
     rateLimit: `${prefix}rate-limit:`,
+    spentChallenge: `${prefix}altcha:spent:`,
   };
 }

@@ -22,10 +22,17 @@ export interface JoinRequest {
    * first (the per-user cap), then join again replacing that token.
    */
   stopIfReturning?: boolean;
+  /** The opening (epoch ms) of a sale with a pre-queue: before it, on Redis's clock, the buyer enters the pre-queue. */
+  prequeueUntilMs?: number;
 }
 
 export type JoinOutcome =
-  | { kind: 'joined'; position: number }
+  /** seq: the buyer's number in the line; joinedAtMs: Redis's clock when they joined. */
+  | { kind: 'joined'; position: number; seq: number; joinedAtMs: number }
+  /** The buyer entered the pre-queue, the `entries`-th to do so. */
+  | { kind: 'prequeued'; entries: number; joinedAtMs: number }
+  /** The user already waits in the pre-queue with this token. */
+  | { kind: 'entered'; token: string; quantity: number }
   /** Redis ran the join after the caller's deadline (it was hung): nothing changed. */
   | { kind: 'late' }
   | { kind: 'waiting'; token: string; position: number; quantity: number }
@@ -35,6 +42,8 @@ export type JoinOutcome =
 
 export type TakeOutcome =
   | { kind: 'lost' }
+  /** The pre-queue is sealed and must be placed in the line (place()) before anybody is admitted. */
+  | { kind: 'draw' }
   | { kind: 'empty' }
   /** recovery: these buyers were left in `processing` by an earlier, unfinished batch. */
   | { kind: 'batch'; recovery: boolean; candidates: Candidate[] };
@@ -57,6 +66,17 @@ export type CancelOutcome =
   /** who: the buyer who left, to be recorded in PostgreSQL. */
   | { kind: 'cancelled' | 'already_cancelled'; who: Candidate }
   | { kind: 'sold_out' | 'left_line' | 'unknown' };
+
+export type PlaceOutcome =
+  | { kind: 'placed' | 'moved'; placed: number }
+  | { kind: 'done' | 'lost' };
+
+/** A pre-queue's draw as Redis has it: not sealed yet, sealed (entries wait to be placed), placed. */
+export interface DrawProgress {
+  state?: 'sealed' | 'placed';
+  entries: number;
+  placed: number;
+}
 
 export class LineStore {
   /** Joins acknowledged with fewer replicas than REDIS_JOIN_WAIT_REPLICAS asks (exported as a metric). */
@@ -81,13 +101,17 @@ export class LineStore {
 
   async join(ticketTypeId: number, req: JoinRequest): Promise<JoinOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const args = [k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged,
+    const args = [k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged, k.prequeue, k.draw,
       req.token, req.userId, req.quantity, k.wake, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0',
-      Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4)];
+      Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4), req.prequeueUntilMs ?? 0];
     const reply = this.waitReplicas ? await this.joinReplicated(args) : await this.redis.join(...args);
     switch (reply[0]) {
       case 'joined':
-        return { kind: 'joined', position: Number(reply[1]) };
+        return { kind: 'joined', position: Number(reply[1]), seq: Number(reply[2]), joinedAtMs: Number(reply[3]) };
+      case 'prequeued':
+        return { kind: 'prequeued', entries: Number(reply[1]), joinedAtMs: Number(reply[2]) };
+      case 'entered':
+        return { kind: 'entered', token: String(reply[1]), quantity: Number(reply[2]) };
       case 'waiting':
         return { kind: 'waiting', token: String(reply[1]), position: Number(reply[2]), quantity: Number(reply[3]) };
       case 'holding':
@@ -130,6 +154,7 @@ export class LineStore {
     const who = { token, userId, quantity: Number(quantity) };
     switch (before as TokenRecord['state']) {
       case 'P':
+      case 'Q':
         return { kind: 'cancelled', who };
       case 'C':
         return { kind: 'already_cancelled', who };
@@ -170,8 +195,8 @@ export class LineStore {
 
   async take(ticketTypeId: number, owner: string, batchSize: number, leaseMs: number): Promise<TakeOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const reply = await this.redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, owner, batchSize, leaseMs);
-    if (reply[0] === 'lost' || reply[0] === 'empty') return { kind: reply[0] };
+    const reply = await this.redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, k.draw, owner, batchSize, leaseMs);
+    if (reply[0] === 'lost' || reply[0] === 'empty' || reply[0] === 'draw') return { kind: reply[0] };
     const candidates: Candidate[] = [];
     for (let i = 2; i < reply.length; i += 2) {
       const { userId, quantity } = parseRecord(reply[i + 1]!);
@@ -190,6 +215,11 @@ export class LineStore {
     return outcome === 'fenced' ? { kind: 'fenced' } : { kind: 'settled', revoked };
   }
 
+  /** Wakes the processors of a line (stock was added or withdrawn). */
+  async wake(ticketTypeId: number): Promise<void> {
+    await this.redis.spublish(this.keys.line(ticketTypeId).wake, String(ticketTypeId));
+  }
+
   /**
    * Which of these lines are on the work list: their `awake` flag is set from the join that found
    * the line idle until a take finds it empty. One command per line, sent together (one round
@@ -203,7 +233,7 @@ export class LineStore {
   /**
    * Pausing parks the processor lease with an owner no process has and no expiry: no processor
    * can take the lease (lease-2.lua), and one that holds it at that moment finishes its batch in
-   * flight, then fails the owner check of its next take (take-6.lua) and stops. Buyers can still
+   * flight, then fails the owner check of its next take (take-7.lua) and stops. Buyers can still
    * join; they wait in line.
    */
   async pause(ticketTypeId: number): Promise<void> {
@@ -247,7 +277,7 @@ export class LineStore {
   /** Removes a finished line's keys; false while somebody is in line or being admitted. */
   async purge(ticketTypeId: number): Promise<boolean> {
     const k = this.keys.line(ticketTypeId);
-    return (await this.redis.purge(k.queue, k.processing, k.seq, k.served, k.users, k.tokens, k.awake, k.epoch, k.purged, k.revoking)) === 1;
+    return (await this.redis.purge(k.queue, k.processing, k.seq, k.served, k.users, k.tokens, k.awake, k.epoch, k.purged, k.revoking, k.draw)) === 1;
   }
 
   /** Holds a settle marked for revocation that no processor has finished revoking (it died). */
@@ -258,6 +288,46 @@ export class LineStore {
   /** These holds are revoked in PostgreSQL: nothing is left to do for them. */
   async revoked(ticketTypeId: number, tokens: string[]): Promise<void> {
     await this.redis.srem(this.keys.line(ticketTypeId).revoking, ...tokens);
+  }
+
+  /**
+   * Seals the pre-queue at the opening (idempotent; a join after the opening seals it too) and,
+   * when entries wait to be placed, puts the line on the work list and wakes its processors, in
+   * the same script, so that a processor places them even if this process dies.
+   */
+  async seal(ticketTypeId: number): Promise<{ entries: number; waiting: boolean }> {
+    const k = this.keys.line(ticketTypeId);
+    const [entries, waiting] = await this.redis.seal(k.draw, k.prequeue, k.seq, k.awake, k.wake, ticketTypeId);
+    return { entries, waiting: waiting === 1 };
+  }
+
+  async drawProgress(ticketTypeId: number): Promise<DrawProgress> {
+    const { state, entries, placed } = await this.redis.hgetall(this.keys.line(ticketTypeId).draw);
+    return { state: state as DrawProgress['state'], entries: Number(entries ?? 0), placed: Number(placed ?? 0) };
+  }
+
+  /** How many buyers are in the pre-queue (before its draw). */
+  prequeueLength(ticketTypeId: number): Promise<number> {
+    return this.redis.llen(this.keys.line(ticketTypeId).prequeue);
+  }
+
+  /** The first `count` pre-queue tokens, read `chunk` at a time so that no read blocks Redis long. */
+  async prequeueTokens(ticketTypeId: number, count: number, chunk: number): Promise<string[]> {
+    const key = this.keys.line(ticketTypeId).prequeue;
+    const tokens: string[] = [];
+    for (let from = 0; from < count; from += chunk) tokens.push(...(await this.redis.lrange(key, from, Math.min(count, from + chunk) - 1)));
+    return tokens;
+  }
+
+  /**
+   * Puts `tokens` (draw ranks firstSeq, firstSeq + 1, ...) at the head of the line, if `placed`
+   * entries are placed so far and `owner` holds the lease (place-5.lua).
+   */
+  async place(ticketTypeId: number, owner: string, leaseMs: number, placed: number, firstSeq: number, tokens: string[]): Promise<PlaceOutcome> {
+    const k = this.keys.line(ticketTypeId);
+    const [kind, count] = await this.redis.place(k.tokens, k.queue, k.draw, k.lease, k.prequeue, owner, leaseMs, placed, k.events, firstSeq, ...tokens);
+    if (kind === 'placed' || kind === 'moved') return { kind, placed: Number(count) };
+    return { kind: kind as 'done' | 'lost' };
   }
 
   /**

@@ -2,17 +2,22 @@
 // the organiser's figures, pause and the catalogue. Arguments and results are domain types; a
 // failure is a SaleError from the catalogue in src/domain/errors.ts.
 import type { Context } from '../context.ts';
-import { createEvent, createTicketType, getEvent, listEvents } from '../db/catalog.ts';
+import { createEvent, createTicketType, getEvent, listEvents, saleTimes } from '../db/catalog.ts';
 import { cancelHold, confirmHold, findDeparture, recordExits } from '../db/holds.ts';
+import { admittedTokens, changeCapacity, closeSale, lockSale, publishedDraw, updateLifecycle } from '../db/onsale.ts';
 import { saleFigures } from '../db/sale-figures.ts';
 import { userTicketCount } from '../db/user-tickets.ts';
-import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
+import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeChange, TicketTypeRule } from '../domain/catalog.ts';
+import { ENTRY_ID_PURPOSE, entryId } from '../domain/draw.ts';
 import {
-  alreadyJoined, eventNotFound, notAHold, quantityTooLarge, ticketTypeNotFound, tokenNotFound, unavailable, userLimitReached,
+  alreadyJoined, capacityInUse, eventNotFound, invalidSchedule, noPrequeue, notAHold, quantityTooLarge, saleAlreadyOpen, saleClosed,
+  saleNotOpen, ticketTypeNotFound, tokenNotFound, unavailable, userLimitReached,
 } from '../domain/errors.ts';
+import { joinWindow, scheduleProblem } from '../domain/onsale.ts';
 import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures.ts';
 import type { StatusReport } from '../domain/status.ts';
 import { newToken, tokenTicketType } from '../domain/token.ts';
+import { JoinChallenges } from './challenges.ts';
 import { LineFigures } from './line-figures.ts';
 import { loadSigner, type Signer } from './signer.ts';
 import { holdReport, pendingReport, recordReport } from './status.ts';
@@ -22,14 +27,49 @@ export interface JoinRequest {
   userId: string;
   ticketTypeId: number;
   quantity: number;
+  /** A solved ALTCHA challenge (the widget's base64 payload), for a ticket type with join_challenge. */
+  challenge?: string;
 }
 
 export interface Joined {
   token: string;
   ticketTypeId: number;
   quantity: number;
-  position: number;
+  status: 'pending' | 'prequeue';
+  /** In line (pending): 1 = next. */
+  position?: number;
+  /** The join's public id (docs/fairness.md). */
+  entryId: string;
+  /** A compact JWS of ReceiptClaims, signed with the deployment's key (/.well-known/jwks.json). */
+  receipt: string;
+  /** In the pre-queue: when it is drawn, and the draw's commitment. */
+  saleStartsAt?: string;
+  drawCommitment?: string;
 }
+
+/** What a receipt says: the join, its public entry id, and its number in line or the draw it entered. */
+export interface ReceiptClaims {
+  ticket_type_id: number;
+  entry_id: string;
+  joined_at: string;
+  kind: 'prequeue' | 'line';
+  seq?: number;
+  commitment?: string;
+  [claim: string]: unknown;
+}
+
+/** GET /admin/sales: a ticket type's sale, its event, and its pre-queue (none, open, sealed, placed). */
+export type SaleOverview = TicketType & {
+  event_id: number;
+  event_name: string;
+  prequeue_entries: number | null;
+  draw: 'none' | 'open' | 'sealed' | 'placed';
+};
+
+/** GET /ticket-types/:id/draw: the commitment before the draw; everything needed to recompute it after. */
+export type DrawView =
+  | { state: 'scheduled'; commitment: string; prequeue_opens_at: string; sale_starts_at: string; entries: number }
+  | { state: 'drawn'; commitment: string; secret: string; entries_digest: string; seed: string; order: string[] };
 
 export interface JoinHooks {
   /**
@@ -56,6 +96,9 @@ export class Sale {
   /** Per line figures for waiting buyers, shared by status reads and live streams in this process. */
   readonly figures: LineFigures;
   private readonly ticketTypes: TicketTypeCache;
+  private readonly challenges: JoinChallenges;
+  /** Derives every join's public entry id (src/domain/draw.ts entryId). */
+  private readonly entrySecret: Buffer;
 
   constructor(
     private readonly ctx: Pick<Context, 'db' | 'lines' | 'log'>,
@@ -64,6 +107,8 @@ export class Sale {
   ) {
     this.figures = new LineFigures(ctx.db);
     this.ticketTypes = new TicketTypeCache(ctx.db);
+    this.challenges = new JoinChallenges(ctx.lines.redis, ctx.lines.keys.spentChallenge, signer.deriveSecret('boxoffice altcha v1'));
+    this.entrySecret = signer.deriveSecret(ENTRY_ID_PURPOSE);
   }
 
   /** The process's sale service, with the deployment's signing key. */
@@ -79,29 +124,62 @@ export class Sale {
   }
 
   /**
-   * Puts a buyer in line and hands out the token, once: a user already waiting or holding gets
-   * already_joined. A returning user (an earlier token ended) is first counted in PostgreSQL
-   * against the per-user cap; a first join never waits for PostgreSQL.
+   * Puts a buyer in line (or in the pre-queue, before a scheduled opening) and hands out the token,
+   * once: a user already waiting or holding gets already_joined. A returning user (an earlier token
+   * ended) is first counted in PostgreSQL against the per-user cap; a first join never waits for
+   * PostgreSQL. The sale's times and challenge come from the cached rule, so a first join stays one
+   * Redis round trip; whether the pre-queue is still open is decided in Redis, on its clock.
    */
-  async join({ userId, ticketTypeId, quantity }: JoinRequest, hooks: JoinHooks = {}): Promise<Joined> {
+  async join({ userId, ticketTypeId, quantity, challenge }: JoinRequest, hooks: JoinHooks = {}): Promise<Joined> {
     const rule = await this.ticketType(ticketTypeId);
     if (quantity > rule.max_per_order) throw quantityTooLarge(rule.max_per_order);
+    const window = joinWindow(rule.sale, Date.now());
+    if (window.kind === 'not_open') throw saleNotOpen(new Date(window.opensMs).toISOString());
+    if (window.kind === 'closed') throw saleClosed();
+    if (rule.join_challenge) await this.challenges.redeem(rule, challenge);
+    const prequeueUntilMs = window.kind === 'prequeue' ? window.saleStartsMs : undefined;
     const token = newToken(ticketTypeId);
     const { lines } = this.ctx;
-    let joined = await lines.join(ticketTypeId, { token, userId, quantity, stopIfReturning: true });
+    let joined = await lines.join(ticketTypeId, { token, userId, quantity, stopIfReturning: true, prequeueUntilMs });
     if (joined.kind === 'late') throw unavailable('The line');
-    if (joined.kind !== 'joined') await hooks.beforeRepeat?.();
+    if (joined.kind !== 'joined' && joined.kind !== 'prequeued') await hooks.beforeRepeat?.();
+    if (joined.kind === 'entered') throw alreadyJoined('waits in the pre-queue of this sale');
     if (joined.kind === 'waiting') throw alreadyJoined(`waits in this line at position ${Math.max(1, joined.position)}`);
     if (joined.kind === 'holding') throw alreadyJoined(`holds tickets of this type until ${joined.holdEndsAt}`);
     if (joined.kind === 'returning') {
       // They have no live token (or the line was purged after its sale, and Redis cannot tell),
       // and the line gives them at most one, so the count cannot grow between this check and the join.
       await this.checkUserCap(rule, userId, quantity);
-      joined = await lines.join(ticketTypeId, { token, userId, quantity, replacing: joined.previousToken });
+      joined = await lines.join(ticketTypeId, { token, userId, quantity, replacing: joined.previousToken, prequeueUntilMs });
       if (joined.kind === 'late') throw unavailable('The line');
-      if (joined.kind !== 'joined') throw alreadyJoined('joined this line a moment ago');
+      if (joined.kind !== 'joined' && joined.kind !== 'prequeued') throw alreadyJoined('joined this line a moment ago');
     }
-    return { token, ticketTypeId, quantity, position: Math.max(1, joined.position) };
+    const id = this.entryId(token);
+    const joinedAt = new Date(joined.joinedAtMs).toISOString();
+    if (joined.kind === 'prequeued') {
+      const commitment = rule.draw_commitment!;
+      const receipt = this.receipt({ ticket_type_id: ticketTypeId, entry_id: id, joined_at: joinedAt, kind: 'prequeue', commitment });
+      return {
+        token, ticketTypeId, quantity, status: 'prequeue', entryId: id, receipt,
+        saleStartsAt: new Date(prequeueUntilMs!).toISOString(), drawCommitment: commitment,
+      };
+    }
+    const receipt = this.receipt({ ticket_type_id: ticketTypeId, entry_id: id, joined_at: joinedAt, kind: 'line', seq: joined.seq });
+    return { token, ticketTypeId, quantity, status: 'pending', position: Math.max(1, joined.position), entryId: id, receipt };
+  }
+
+  /** The public id of a join (docs/fairness.md): derived from its token, never stored. */
+  entryId(token: string): string {
+    return entryId(this.entrySecret, token);
+  }
+
+  private receipt(claims: ReceiptClaims): string {
+    return this.signer.signNow(claims);
+  }
+
+  /** A fresh bot challenge for joining a ticket type (whether or not it asks for one now). */
+  async challenge(ticketTypeId: number): Promise<object> {
+    return this.challenges.create(await this.ticketType(ticketTypeId));
   }
 
   /** A user may hold or have bought at most max_per_order tickets of a ticket type in all. */
@@ -122,6 +200,7 @@ export class Sale {
   async standing(token: string): Promise<Standing | undefined> {
     const ticketTypeId = tokenTicketType(token);
     const line = await this.ctx.lines.readRecord(ticketTypeId, token);
+    if (line?.record.state === 'Q') return { report: await this.prequeueReport(ticketTypeId, token, line.record.quantity) };
     if (line?.record.state === 'P') {
       const { seq, quantity } = line.record;
       this.figures.observeServed(ticketTypeId, line.served);
@@ -136,6 +215,15 @@ export class Sale {
     if ('hold' in departed) return { report: holdReport(departed.hold) };
     const { exit } = departed;
     return { report: { status: exit.outcome, ticket_type_id: exit.ticket_type_id, quantity: exit.quantity } };
+  }
+
+  /** A buyer in the pre-queue: when the draw places them, and how to check it. */
+  private async prequeueReport(ticketTypeId: number, token: string, quantity: number): Promise<StatusReport> {
+    const rule = await this.ticketType(ticketTypeId);
+    const report: StatusReport = { status: 'prequeue', ticket_type_id: ticketTypeId, quantity, entry_id: this.entryId(token) };
+    if (rule.sale.saleStartsMs !== undefined) report.sale_starts_at = new Date(rule.sale.saleStartsMs).toISOString();
+    if (rule.draw_commitment) report.draw_commitment = rule.draw_commitment;
+    return report;
   }
 
   /** A waiting buyer's report with the line's figures (`remaining` from figures.remaining(), the estimated wait). */
@@ -218,10 +306,92 @@ export class Sale {
     return createEvent(this.ctx.db, event);
   }
 
-  /** A new ticket type of an event, its whole capacity available at once. */
+  /** A new ticket type of an event, its whole capacity available at once (or from its scheduled opening). */
   async addTicketType(eventId: number, ticketType: NewTicketType): Promise<TicketType> {
+    const { prequeue_opens_at: p = null, sale_starts_at: s = null, sale_ends_at: e = null } = ticketType;
+    const problem = scheduleProblem(saleTimes({ prequeue_opens_at: p, sale_starts_at: s, sale_ends_at: e, closed: false }));
+    if (problem) throw invalidSchedule(problem);
     const created = await createTicketType(this.ctx.db, eventId, ticketType);
     if (!created) throw eventNotFound(eventId);
     return created;
   }
+
+  /**
+   * The organiser changes a sale: its schedule (only before it opens; the pre-queue's opening only
+   * before that opens), its end, its challenge, its capacity (the difference is added to or
+   * withdrawn from the stock available now) or closes it, in one transaction. Added stock admits
+   * the next buyers at once; withdrawn stock may tell the head of the line sold_out. A buyer told
+   * sold_out stays told: that decision is never revisited.
+   */
+  async changeTicketType(id: number, change: TicketTypeChange): Promise<TicketType> {
+    const now = Date.now();
+    const changed = await this.ctx.db.withTransaction(async (client) => {
+      const locked = await lockSale(client, id);
+      if (!locked) throw ticketTypeNotFound(id);
+      const current = locked.ticketType;
+      const scheduling = change.prequeue_opens_at !== undefined || change.sale_starts_at !== undefined;
+      if (current.state === 'closed' && (scheduling || change.sale_ends_at !== undefined)) throw saleClosed();
+      if (scheduling) {
+        const startsMs = instantMs(current.sale_starts_at);
+        if (locked.opened || startsMs === undefined || startsMs <= now) throw saleAlreadyOpen('The sale\'s schedule');
+        const prequeueMs = instantMs(current.prequeue_opens_at);
+        if (prequeueMs !== undefined && prequeueMs <= now && change.prequeue_opens_at !== undefined
+          && instantMs(change.prequeue_opens_at) !== prequeueMs) throw saleAlreadyOpen('The pre-queue\'s opening');
+      }
+      const problem = scheduleProblem(saleTimes({ ...current, ...nullTimes(change), closed: false }));
+      if (problem) throw invalidSchedule(problem);
+      await updateLifecycle(client, id, change, locked.hasSecret);
+      if (change.capacity !== undefined && !(await changeCapacity(client, id, change.capacity))) throw capacityInUse(locked.sold);
+      if (change.close) await closeSale(client, id);
+      return (await lockSale(client, id))!.ticketType;
+    });
+    this.ticketTypes.forget(id);
+    this.figures.invalidate(id);
+    if (change.capacity !== undefined) await this.ctx.lines.wake(id);
+    return changed;
+  }
+
+  /** GET /ticket-types/:id/draw: the commitment before the draw, the secret, digest, seed and order after it. */
+  async draw(id: number): Promise<DrawView> {
+    const published = await publishedDraw(this.ctx.db, id);
+    if (!published) {
+      await this.ticketType(id);
+      throw noPrequeue(id);
+    }
+    const { commitment, drawn } = published;
+    if (!drawn) {
+      const progress = await this.ctx.lines.drawProgress(id);
+      const entries = progress.state ? progress.entries : await this.ctx.lines.prequeueLength(id);
+      return { state: 'scheduled', commitment, prequeue_opens_at: published.prequeue_opens_at, sale_starts_at: published.sale_starts_at, entries };
+    }
+    const order: string[] = [];
+    for (let at = 0; at < drawn.order.length; at += 16) order.push(drawn.order.toString('hex', at, at + 16));
+    return { state: 'drawn', commitment, secret: drawn.secret.toString('hex'), entries_digest: drawn.entriesDigest, seed: drawn.seed, order };
+  }
+
+  /** Every ticket type's sale for the organiser: its state and times, and its pre-queue (entries, draw). */
+  async sales(): Promise<SaleOverview[]> {
+    const types = (await listEvents(this.ctx.db)).flatMap((e) => e.ticket_types.map((t) => ({ ...t, event_id: e.id, event_name: e.name })));
+    return Promise.all(types.map(async (t) => {
+      if (!t.prequeue_opens_at) return { ...t, prequeue_entries: null, draw: 'none' as const };
+      const progress = await this.ctx.lines.drawProgress(t.id);
+      const entries = progress.state ? progress.entries : await this.ctx.lines.prequeueLength(t.id);
+      return { ...t, prequeue_entries: entries, draw: progress.state ?? ('open' as const) };
+    }));
+  }
+
+  /** The entry ids of the buyers admitted (given a hold), in the order of admission, `limit` from `offset`. */
+  async admissions(id: number, offset: number, limit: number): Promise<string[]> {
+    await this.ticketType(id);
+    return (await admittedTokens(this.ctx.db, id, offset, limit)).map((token) => this.entryId(token));
+  }
+}
+
+const instantMs = (iso: string | null | undefined) => (iso ? Date.parse(iso) : undefined);
+
+/** The lifecycle times given (absent ones left out), as the listing's nullable strings. */
+function nullTimes(t: Pick<TicketTypeChange, 'prequeue_opens_at' | 'sale_starts_at' | 'sale_ends_at'>) {
+  const times: Partial<Record<'prequeue_opens_at' | 'sale_starts_at' | 'sale_ends_at', string | null>> = {};
+  for (const key of ['prequeue_opens_at', 'sale_starts_at', 'sale_ends_at'] as const) if (t[key] !== undefined) times[key] = t[key];
+  return times;
 }

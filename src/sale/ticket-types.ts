@@ -34,6 +34,11 @@ export class TicketTypeCache {
     return this.load(id, entry ?? this.add(id));
   }
 
+  /** Reads the rule afresh on its next use (this process changed it). */
+  forget(id: number): void {
+    this.entries.delete(id);
+  }
+
   private add(id: number): Entry {
     if (this.entries.size > MAX_MISSES) for (const [key, e] of this.entries) if (!e.rule) this.entries.delete(key);
     const entry: Entry = { readAt: 0 };

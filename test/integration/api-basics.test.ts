@@ -26,7 +26,11 @@ describe('events and admin API', () => {
       payload: { name: 'Standing', price: '25.5', capacity: 100, max_per_order: 2 },
     });
     assert.equal(tt.statusCode, 201, tt.body);
-    assert.deepEqual(tt.json(), { id: tt.json().id, name: 'Standing', price: '25.50', capacity: 100, quantity_available: 100, max_per_order: 2 });
+    assert.deepEqual(tt.json(), {
+      id: tt.json().id, name: 'Standing', price: '25.50', capacity: 100, quantity_available: 100, max_per_order: 2,
+      // No schedule: on sale from its creation, as before issue 13.
+      prequeue_opens_at: null, sale_starts_at: null, sale_ends_at: null, state: 'on_sale', draw_commitment: null, join_challenge: false,
+    });
 
     const list = await app.inject('/events');
     assert.equal(list.statusCode, 200);

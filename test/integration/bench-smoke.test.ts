@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
 import { silentProgress } from '../../bench/lib/progress.ts';
-import { drain, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+import { drain, draw, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
 
 describe('benchmarks at smoke sizes', () => {
   let env: BenchEnv;
@@ -77,5 +77,13 @@ describe('benchmarks at smoke sizes', () => {
       assert.ok(line.rps > 0);
     }
     assert.ok(data.lineBytesPerWaiting > 50 && data.lineBytesPerWaiting < 1_000);
+  });
+
+  test('bench.draw-places-the-whole-prequeue-and-measures-stalls-and-memory', async () => {
+    const { data } = await draw.run(env, draw.smoke, silentProgress);
+    assert.ok(data.drawSeconds > 0 && data.drawSeconds < 30, `${data.drawSeconds} s`);
+    assert.ok(data.pings > 0, 'the probe ran during the draw');
+    assert.ok(data.longestCommandUs > 0 && Number.isFinite(data.longestCommandUs), `${data.longestCommandUs} µs`);
+    assert.ok(data.redis.prequeueBytesPerEntry > 20 && data.redis.prequeueBytesPerEntry < 1_000, `${data.redis.prequeueBytesPerEntry} B per entry`);
   });
 });

@@ -35,6 +35,17 @@ test('signer.jwks-verifies-what-the-server-signed', async () => {
   await assert.rejects(jwtVerify(tampered, createLocalJWKSet(jwks)));
 });
 
+test('signer.sign-now-makes-the-same-jws-jose-verifies', async () => {
+  const jwks = createLocalJWKSet((await (await h.app()).inject('/.well-known/jwks.json')).json());
+  const claims = { ticket_type_id: 3, entry_id: '0'.repeat(32), kind: 'prequeue', commitment: 'c' };
+  const fast = h.sale.signer.signNow(claims);
+  const { payload, protectedHeader } = await jwtVerify(fast, jwks);
+  assert.deepEqual(payload, claims);
+  assert.deepEqual(protectedHeader, { alg: 'EdDSA', kid: h.sale.signer.kid });
+  assert.deepEqual(await h.sale.signer.verify(fast), claims);
+  await assert.rejects(jwtVerify(`${fast.slice(0, -4)}AAAA`, jwks));
+});
+
 test('signer.a-pass-past-its-expiry-fails', async () => {
   const jws = await h.sale.signer.sign({ token: 'x' }, -1);
   await assert.rejects(h.sale.signer.verify(jws), /exp/);

@@ -24,8 +24,9 @@ test('scripts.every-script-loads-with-its-includes-expanded', () => {
   assert.ok(scripts.length >= 10);
   for (const s of scripts) assert.doesNotMatch(s.lua, /@include/, `${s.name} still has an include line`);
   const join = scripts.find((s) => s.name === 'join')!;
-  assert.equal(join.numberOfKeys, 7);
+  assert.equal(join.numberOfKeys, 9);
   assert.match(join.lua, /local function readRecord/);
+  assert.match(join.lua, /local function seal/, 'the pre-queue seal is included where a join can seal it (issue 13)');
 });
 
 test('scripts.a-file-whose-name-does-not-parse-stops-the-start', () => {

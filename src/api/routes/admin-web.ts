@@ -10,6 +10,7 @@ const WEB_DIR = new URL('../../web/admin/', import.meta.url);
 const ASSETS = {
   '/admin/admin.js': 'text/javascript; charset=utf-8',
   '/admin/admin.css': 'text/css; charset=utf-8',
+  '/admin/onsale.js': 'text/javascript; charset=utf-8',
 } as const;
 
 export const adminWebRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app) => {

@@ -5,7 +5,16 @@ import { TOKEN_PATTERN } from '../../domain/token.ts';
 export { Id } from '../../domain/status.ts';
 
 export const ErrorBody = Type.Object(
-  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      opens_at: Type.Optional(Type.String({ format: 'date-time', description: 'sale_not_open: when joining opens.' })),
+      challenge: Type.Optional(Type.Object({}, {
+        additionalProperties: true, description: 'challenge_required, challenge_failed: a fresh ALTCHA challenge to solve.',
+      })),
+    }),
+  },
   { $id: 'ErrorBody', description: 'Every failure: a stable snake_case code and a sentence for people.' },
 );
 
@@ -13,7 +22,7 @@ export const ErrorBody = Type.Object(
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'Bad input (invalid_request or a more precise code); nothing was changed.',
   401: 'unauthorized: missing or wrong admin token.',
-  403: 'admin_disabled: the server has no ADMIN_TOKEN.',
+  403: 'admin_disabled: the server has no ADMIN_TOKEN; challenge_required or challenge_failed on a join: solve error.challenge.',
   404: 'Unknown id or token.',
   409: 'Conflicts with the current state (reservation_expired, not_reserved, ...); the code says which.',
   429: 'rate_limited: too many requests; see Retry-After.',

@@ -207,6 +207,8 @@ $('#ticket-type-form').addEventListener('submit', (e) => {
   e.preventDefault();
   submitForm(e.target, async ({ event_id: eventId, capacity, max_per_order: maxPerOrder, ...v }) => {
     const body = { ...v, capacity: Number(capacity), max_per_order: Number(maxPerOrder) };
+    // The schedule's fields are local times in the form; the API takes instants.
+    for (const key of ['prequeue_opens_at', 'sale_starts_at', 'sale_ends_at']) if (body[key]) body[key] = new Date(body[key]).toISOString();
     const created = await api('POST', `/admin/events/${eventId}/ticket-types`, body);
     await loadEvents();
     await poll();

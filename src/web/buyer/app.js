@@ -1,6 +1,6 @@
-// The buyer's page: pick tickets, join the line, watch it move (GET /queue/stream pushes every
-// change), confirm the hold before it runs out. The buyer's name and current place in line are
-// kept in localStorage, so a reload resumes where the buyer was.
+// The buyer's page: pick tickets, join the line (or a sale's pre-queue before its opening), watch
+// it move (GET /queue/stream pushes every change), confirm the hold before it runs out. The buyer's
+// name and current place in line are kept in localStorage, so a reload resumes where the buyer was.
 import { $, el, requestJson } from '/shared/page.js';
 
 const USER_KEY = 'boxoffice.user';
@@ -25,6 +25,7 @@ let eventsTimer;
 let countdownTimer;
 let expiryCheck;
 let clockSkew = 0;
+let openingTimer;
 
 /** Calls the API; every reply's Date header corrects the countdown for a device clock that is off. */
 function api(method, path, body) {
@@ -113,9 +114,26 @@ async function refreshEvents() {
   }
 }
 
+const clock = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 function availability(t) {
+  if (t.state === 'scheduled') return `On sale from ${when(t.prequeue_opens_at ?? t.sale_starts_at)}.`;
+  if (t.state === 'prequeue') return `Pre-queue open: at ${clock(t.sale_starts_at)} everyone in it gets a random place in line.`;
+  if (t.state === 'closed') return 'This sale is closed.';
   if (t.quantity_available > 0) return `${t.quantity_available.toLocaleString()} of ${t.capacity.toLocaleString()} left`;
   return 'None available right now. Tickets on hold may still come back to the line: join to find out at once.';
+}
+
+/** The join button and availability line of a ticket type, as its sale stands now. */
+function showSaleState(item, t) {
+  const node = item.querySelector('.availability');
+  node.textContent = availability(t);
+  node.classList.toggle('none', t.state === 'closed' || t.state === 'sold_out');
+  const button = item.querySelector('button[type=submit]');
+  button.textContent = t.state === 'prequeue' ? 'Join the pre-queue' : 'Join the line';
+  button.setAttribute('aria-label', `${button.textContent} for ${t.name}`);
+  button.hidden = t.state === 'scheduled' || t.state === 'closed';
 }
 
 function renderEvents(events) {
@@ -125,11 +143,7 @@ function renderEvents(events) {
   const ids = types.map((t) => t.id).join(',');
   if (container.dataset.ids === ids) {
     // Same ticket types: update the figures in place, so a chosen quantity and the focus stay.
-    for (const t of types) {
-      const node = container.querySelector(`[data-id="${t.id}"] .availability`);
-      node.textContent = availability(t);
-      node.classList.toggle('none', t.quantity_available === 0);
-    }
+    for (const t of types) showSaleState(container.querySelector(`[data-id="${t.id}"]`), t);
     return;
   }
   container.dataset.ids = ids;
@@ -148,33 +162,89 @@ function renderEvent(event) {
 function renderTicketType(event, t) {
   const select = el('select', { id: `qty-${t.id}`, name: 'quantity' },
     ...Array.from({ length: t.max_per_order }, (_, i) => el('option', { value: String(i + 1), textContent: String(i + 1) })));
-  const button = el('button', { type: 'submit', className: 'primary', textContent: 'Join the line' });
-  button.setAttribute('aria-label', `Join the line for ${t.name}`);
+  const button = el('button', { type: 'submit', className: 'primary' });
   const form = el('form', { className: 'join' },
     el('label', { htmlFor: select.id, textContent: 'Tickets' }), select, button);
+  const widget = t.join_challenge ? challengeWidget(t.id, form) : undefined;
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    void join({ ticketTypeId: t.id, quantity: Number(select.value), label: `${event.name} · ${t.name}` }, button);
+    void join({ ticketTypeId: t.id, quantity: Number(select.value), label: `${event.name} · ${t.name}` }, button, widget);
   });
-  const available = el('p', { className: 'availability small', textContent: availability(t) });
-  available.classList.toggle('none', t.quantity_available === 0);
   const item = el('li', { className: 'ticket-type' },
     el('div', { className: 'tt-head' }, el('span', { textContent: t.name }), el('span', { textContent: t.price })),
-    available, form);
+    el('p', { className: 'availability small' }), form);
   item.dataset.id = String(t.id);
+  showSaleState(item, t);
   return item;
 }
 
-async function join(choice, button) {
+// ---- the bot challenge: the ALTCHA widget, served by this server (no third party), loaded when needed
+
+let altchaLoaded;
+
+function loadAltcha() {
+  altchaLoaded ??= (async () => {
+    document.head.append(el('link', { rel: 'stylesheet', href: '/vendor/altcha/altcha.css' }));
+    await import('/vendor/altcha/altcha.js');
+    globalThis.$altcha.algorithms.set('SHA-256', () => new Worker('/vendor/altcha/workers/sha.js'));
+  })();
+  return altchaLoaded;
+}
+
+/** An ALTCHA widget in the join form, fetching its challenge from this server. */
+function challengeWidget(ticketTypeId, form) {
+  const widget = el('altcha-widget');
+  widget.setAttribute('challenge', `/ticket-types/${ticketTypeId}/challenge`);
+  widget.setAttribute('auto', 'off');
+  widget.setAttribute('hidefooter', '');
+  // The widget adds a required checkbox: the form's own validation would stop the submit that
+  // solves the challenge (solved() does it on submit instead).
+  form.noValidate = true;
+  form.append(widget);
+  void loadAltcha();
+  return widget;
+}
+
+/** The widget's payload, solving its challenge first when needed. */
+async function solved(widget) {
+  await loadAltcha();
+  await customElements.whenDefined('altcha-widget');
+  if (widget.getState?.() === 'verified' && widget.payload) return widget.payload;
+  return new Promise((resolve, reject) => {
+    const onState = (e) => {
+      if (e.detail.state === 'verified') {
+        widget.removeEventListener('statechange', onState);
+        widget.payload = e.detail.payload;
+        resolve(e.detail.payload);
+      } else if (e.detail.state === 'error') {
+        widget.removeEventListener('statechange', onState);
+        reject(new Error('The anti-bot check failed; try again.'));
+      }
+    };
+    widget.addEventListener('statechange', onState);
+    void widget.verify();
+  });
+}
+
+async function join(choice, button, widget) {
   button.disabled = true;
   notify('');
   try {
-    const joined = await api('POST', '/queue/join', { user_id: user, ticket_type_id: choice.ticketTypeId, quantity: choice.quantity });
-    savePlace({ ...choice, token: joined.queue_token, quantity: joined.quantity });
+    const body = { user_id: user, ticket_type_id: choice.ticketTypeId, quantity: choice.quantity };
+    if (widget) body.altcha = await solved(widget);
+    const joined = await api('POST', '/queue/join', body);
+    savePlace({
+      ...choice, token: joined.queue_token, quantity: joined.quantity, entryId: joined.entry_id, receipt: joined.receipt,
+      drawn: joined.status === 'prequeue',
+    });
     enterLine(joined);
   } catch (err) {
     notify(err.message);
   } finally {
+    if (widget) {
+      widget.payload = undefined;
+      widget.reset?.();
+    }
     button.disabled = false;
   }
 }
@@ -206,6 +276,7 @@ async function resume() {
 }
 
 const ANNOUNCEMENTS = {
+  prequeue: (v) => `You are in the pre-queue. At ${clock(v.sale_starts_at)} everyone in it gets a random place in line.`,
   pending: (v) => `You are in line, place ${v.position}.`,
   reserved: () => 'Your tickets are held. Confirm before the time runs out.',
   confirmed: (v) => `Booked. Booking number ${v.booking_id}.`,
@@ -224,7 +295,9 @@ function update(next) {
     announce(ANNOUNCEMENTS[next.status](next));
     stopCountdown();
     if (next.status === 'reserved') startCountdown(next.expires_at);
+    if (next.status === 'prequeue') startOpeningCountdown(next.sale_starts_at);
   }
+  if (next.status === 'prequeue') renderPrequeue(next);
   if (next.status === 'pending') renderPending(next);
   if (next.status === 'confirmed') {
     $('#booking').textContent = `#${next.booking_id}`;
@@ -251,7 +324,36 @@ function waitText(v, ahead) {
   return `About ${plural(Math.round(s / 3_600), 'hour')}`;
 }
 
+function drawLink() {
+  const query = new URLSearchParams({ ticket_type_id: String(place.ticketTypeId), ...(place.entryId ? { entry: place.entryId } : {}) });
+  for (const a of lineView.querySelectorAll('.draw-link')) a.href = `/draw.html?${query}`;
+}
+
+function renderPrequeue(v) {
+  $('#prequeue-text').textContent = `At ${clock(v.sale_starts_at)} everyone here gets a random place in line; `
+    + 'then buyers who join later go behind, in the order they join.';
+  $('#entry-id').textContent = v.entry_id ?? place.entryId ?? '';
+  drawLink();
+}
+
+// ---- the countdown to the draw, from the server's sale_starts_at
+
+function startOpeningCountdown(startsAt) {
+  const end = Date.parse(startsAt);
+  const tick = () => {
+    const seconds = Math.max(0, Math.ceil((end - (Date.now() + clockSkew)) / 1000));
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = String(seconds % 60).padStart(2, '0');
+    $('#opening-countdown').textContent = seconds ? (h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`) : 'Drawing…';
+  };
+  tick();
+  openingTimer = setInterval(tick, 250);
+}
+
 function renderPending(v) {
+  $('#drawn-note').hidden = !place?.drawn;
+  if (place?.drawn) drawLink();
   const ahead = v.ahead ?? v.position - 1; // the join reply carries the position only
   $('#position').textContent = String(v.position);
   $('#ahead').textContent = ahead === 0 ? 'Nobody' : String(ahead);
@@ -337,6 +439,7 @@ function startCountdown(expiresAt) {
 
 function stopCountdown() {
   clearInterval(countdownTimer);
+  clearInterval(openingTimer);
   clearTimeout(expiryCheck);
   expiryCheck = undefined;
 }

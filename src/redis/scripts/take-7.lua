@@ -1,7 +1,11 @@
 -- Moves the next batch of buyers from the line to `processing`, under the lease.
 -- Input:  KEYS[1] queue  KEYS[2] processing  KEYS[3] tokens  KEYS[4] served  KEYS[5] lease  KEYS[6] awake
+--         KEYS[7] draw (see seal.lua)
 --         ARGV[1] owner id  ARGV[2] batch size  ARGV[3] lease milliseconds
--- Output: {'lost'} the lease is not ARGV[1]'s; {'empty'} the line is empty (the processor goes
+-- Output: {'lost'} the lease is not ARGV[1]'s; {'draw'} the pre-queue is sealed but not yet all in
+--         line: nobody may be admitted before the lease holder has placed it (place-5.lua), since
+--         the buyers who joined after the opening are already in the line behind where the
+--         entries go; {'empty'} the line is empty (the processor goes
 --         idle and the next join wakes it); else {'batch', recovery, token1, record1, token2,
 --         record2, ...} where recovery = 1 means these tokens were left in `processing` by an
 --         earlier, unfinished batch.
@@ -10,6 +14,7 @@
 --- @include "record"
 if redis.call('GET', KEYS[5]) ~= ARGV[1] then return {'lost'} end
 redis.call('PEXPIRE', KEYS[5], ARGV[3])
+if redis.call('HGET', KEYS[7], 'state') == 'sealed' then return {'draw'} end
 local out = {'batch', 0}
 local leftover = redis.call('LRANGE', KEYS[2], 0, -1)
 if #leftover > 0 then
