@@ -65,6 +65,11 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
   const released = new Counter({ name: 'boxoffice_sweeper_released_total', help: 'Expired holds released by the sweeper.', registers });
   const purged = new Counter({ name: 'boxoffice_lines_purged_total', help: 'Finished lines whose Redis keys were removed after their retention.', registers });
   const sweepSeconds = new Histogram({ name: 'boxoffice_sweeper_run_duration_seconds', help: 'Time of one sweep.', buckets: SECONDS, registers });
+  const deliveries = new Counter({
+    name: 'boxoffice_webhook_attempts_total',
+    help: 'Webhook delivery attempts by this process, by what they left the delivery as (delivered, pending: to be retried, failed: given up, lost).',
+    labelNames: ['left'], registers,
+  });
   const http = new Histogram({
     name: 'boxoffice_http_request_duration_seconds',
     help: 'HTTP request duration by route pattern and status.',
@@ -125,6 +130,9 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger): Metrics {
       },
       onPurge() {
         purged.inc();
+      },
+      onDelivery(report) {
+        deliveries.inc({ left: report.left });
       },
     },
     observeRequest(req, reply) {

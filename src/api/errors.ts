@@ -14,6 +14,16 @@ export const SALE_ERROR_STATUS: Record<SaleErrorCode, number> = {
   already_confirmed: 409,
   not_reserved: 409,
   service_unavailable: 503,
+  unknown_currency: 400,
+  invalid_price: 400,
+  checkout_url_required: 400,
+  api_key_required: 401,
+  invalid_api_key: 401,
+  wrong_event: 403,
+  idempotency_key_required: 400,
+  idempotency_key_reused: 422,
+  no_checkout: 409,
+  delivery_in_flight: 409,
 };
 
 export class HttpError extends Error {

@@ -1,19 +1,26 @@
 // The sale's operations, between the HTTP routes and the stores: join, status, confirm, cancel,
 // the organiser's figures, pause and the catalogue. Arguments and results are domain types; a
 // failure is a SaleError from the catalogue in src/domain/errors.ts.
+import { createHash } from 'node:crypto';
 import type { Context } from '../context.ts';
-import { createEvent, createTicketType, getEvent, listEvents } from '../db/catalog.ts';
+import { claimIdempotencyKey, storeOutcome, type ConfirmOutcome } from '../db/api-keys.ts';
+import { createEvent, createTicketType, eventCurrency, getEvent, listEvents } from '../db/catalog.ts';
 import { cancelHold, confirmHold, findDeparture, recordExits } from '../db/holds.ts';
+import { recordSaleEvents } from '../db/outbox.ts';
+import type { Queryable } from '../db/pool.ts';
 import { saleFigures } from '../db/sale-figures.ts';
 import { userTicketCount } from '../db/user-tickets.ts';
 import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeRule } from '../domain/catalog.ts';
 import {
   alreadyJoined, eventNotFound, notAHold, quantityTooLarge, ticketTypeNotFound, tokenNotFound, unavailable, userLimitReached,
+  apiKeyRequired, checkoutUrlRequired, idempotencyKeyReused, invalidPrice, SaleError, unknownCurrency, wrongEvent, type SaleErrorCode,
 } from '../domain/errors.ts';
+import { isCurrency, minorUnits, normalizePrice } from '../domain/money.ts';
 import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures.ts';
 import type { StatusReport } from '../domain/status.ts';
 import { newToken, tokenTicketType } from '../domain/token.ts';
 import { LineFigures } from './line-figures.ts';
+import { Organiser } from './organiser.ts';
 import { loadSigner, type Signer } from './signer.ts';
 import { holdReport, pendingReport, recordReport } from './status.ts';
 import { TicketTypeCache } from './ticket-types.ts';
@@ -56,14 +63,17 @@ export class Sale {
   /** Per line figures for waiting buyers, shared by status reads and live streams in this process. */
   readonly figures: LineFigures;
   private readonly ticketTypes: TicketTypeCache;
+  /** Webhooks, API keys, checkout passes and bookings: what the organiser's systems use. */
+  readonly organiser: Organiser;
 
   constructor(
-    private readonly ctx: Pick<Context, 'db' | 'lines' | 'log'>,
+    private readonly ctx: Pick<Context, 'db' | 'lines' | 'log' | 'config'>,
     /** Signs what buyers and organisers verify; its public key is served at /.well-known/jwks.json. */
     readonly signer: Signer,
   ) {
     this.figures = new LineFigures(ctx.db);
     this.ticketTypes = new TicketTypeCache(ctx.db);
+    this.organiser = new Organiser(ctx, signer);
   }
 
   /** The process's sale service, with the deployment's signing key. */
@@ -151,16 +161,59 @@ export class Sale {
    * told 503, or failed to reach Redis.
    */
   async confirm(token: string): Promise<Confirmation> {
-    const hold = await confirmHold(this.ctx.db, token);
-    if (!hold) {
-      const report = await this.status(token);
-      throw report ? notAHold(report.status) : tokenNotFound();
+    const rule = await this.ticketTypes.get(tokenTicketType(token));
+    if (rule?.confirm_by === 'organiser') throw apiKeyRequired();
+    return this.confirmed(token, await this.confirmOutcome(this.ctx.db, token));
+  }
+
+  /**
+   * The organiser's server confirms after payment, with its API key (scoped to one event) and an
+   * Idempotency-Key: the first answer to a key is kept in the confirm's own transaction, so a
+   * replay gets it whatever happened since (a booking, or a 409 that says to refund); the same key
+   * with another token is refused. Works for buyer-confirmed ticket types of the event too.
+   */
+  async confirmForOrganiser(apiKey: string, idempotencyKey: string, token: string): Promise<Confirmation> {
+    const key = await this.organiser.apiKey(apiKey);
+    const rule = await this.ticketTypes.get(tokenTicketType(token));
+    if (!rule) throw tokenNotFound();
+    if (rule.event_id !== key.event_id) throw wrongEvent();
+    const requestHash = createHash('sha256').update(token).digest();
+    const outcome = await this.ctx.db.withTransaction(async (client) => {
+      const first = await claimIdempotencyKey<Confirmation>(client, key.id, idempotencyKey, requestHash);
+      if (first && !first.requestHash.equals(requestHash)) throw idempotencyKeyReused();
+      if (first) return first.outcome;
+      const fresh = await this.confirmOutcome(client, token);
+      await storeOutcome(client, key.id, idempotencyKey, fresh);
+      return fresh;
+    });
+    return this.confirmed(token, outcome);
+  }
+
+  /** Confirms on `q` (the pool, or an organiser's transaction): the booking, or why there is none, as data. */
+  private async confirmOutcome(q: Queryable, token: string): Promise<ConfirmOutcome<Confirmation>> {
+    const hold = await confirmHold(q, token, this.ctx.db.deadline());
+    if (hold?.status === 'confirmed') {
+      return { ok: { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity } };
     }
-    if (hold.status !== 'confirmed') throw notAHold(holdReport(hold).status);
-    await this.ctx.lines.endHolds(hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
-      this.ctx.log.warn({ err: err.message, ticketTypeId: hold.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
+    const report = hold ? holdReport(hold) : await this.status(token);
+    // Still live: the statement ran past its deadline and changed nothing; the caller is told 503.
+    if (report?.status === 'reserved') throw unavailable('PostgreSQL');
+    const { code, message } = report ? notAHold(report.status) : tokenNotFound();
+    return { error: { code, message } };
+  }
+
+  /**
+   * A confirm's outcome as its caller sees it: an error is thrown; a booking is told to Redis
+   * afterwards (again, for a repeat: the first may have committed after its caller had been told
+   * 503, or failed to reach Redis), so a Redis failure costs a stale record, not the booking.
+   */
+  private async confirmed(token: string, outcome: ConfirmOutcome<Confirmation>): Promise<Confirmation> {
+    if ('error' in outcome) throw new SaleError(outcome.error.code as SaleErrorCode, outcome.error.message);
+    const booked = outcome.ok;
+    await this.ctx.lines.endHolds(booked.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
+      this.ctx.log.warn({ err: err.message, ticketTypeId: booked.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
     );
-    return { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity };
+    return booked;
   }
 
   /**
@@ -213,13 +266,28 @@ export class Sale {
     return event;
   }
 
+  /** An event priced in its own currency, or in DEFAULT_CURRENCY. */
   createEvent(event: NewEvent): Promise<Event> {
-    return createEvent(this.ctx.db, event);
+    const currency = event.currency ?? this.ctx.config.DEFAULT_CURRENCY;
+    if (!isCurrency(currency)) throw unknownCurrency(currency);
+    return createEvent(this.ctx.db, { ...event, currency });
   }
 
-  /** A new ticket type of an event, its whole capacity available at once. */
+  /**
+   * A new ticket type of an event, its whole capacity available at once, its price written in the
+   * minor units of the event's currency, and its sale.opened event in the same transaction.
+   */
   async addTicketType(eventId: number, ticketType: NewTicketType): Promise<TicketType> {
-    const created = await createTicketType(this.ctx.db, eventId, ticketType);
+    const currency = await eventCurrency(this.ctx.db, eventId);
+    if (!currency) throw eventNotFound(eventId);
+    const price = normalizePrice(ticketType.price, currency);
+    if (price === undefined) throw invalidPrice(ticketType.price, currency, minorUnits(currency));
+    if (ticketType.confirm_by === 'organiser' && !ticketType.checkout_url) throw checkoutUrlRequired();
+    const created = await this.ctx.db.withTransaction(async (client) => {
+      const made = await createTicketType(client, eventId, { ...ticketType, price });
+      if (made) await recordSaleEvents(client, 'sale.opened', [{ ticketTypeId: made.id, reason: 'created' }]);
+      return made;
+    });
     if (!created) throw eventNotFound(eventId);
     return created;
   }

@@ -26,7 +26,10 @@ describe('events and admin API', () => {
       payload: { name: 'Standing', price: '25.5', capacity: 100, max_per_order: 2 },
     });
     assert.equal(tt.statusCode, 201, tt.body);
-    assert.deepEqual(tt.json(), { id: tt.json().id, name: 'Standing', price: '25.50', capacity: 100, quantity_available: 100, max_per_order: 2 });
+    assert.deepEqual(tt.json(), {
+      id: tt.json().id, name: 'Standing', price: '25.50', capacity: 100, quantity_available: 100, max_per_order: 2,
+      currency: 'EUR', confirm_by: 'buyer', checkout_url: null,
+    });
 
     const list = await app.inject('/events');
     assert.equal(list.statusCode, 200);
