@@ -51,7 +51,8 @@ export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promis
     dispatcher,
     async stop() {
       await Promise.all([processor.stop(), sweeper.stop(), retention.stop(), dispatcher.stop()]);
-      await dispatcherDb.close();
+      // A second stop() (a test's, then its harness's) finds the pool closed already.
+      if (!dispatcherDb.pool.ended) await dispatcherDb.close();
       subscriber.disconnect();
     },
   };
