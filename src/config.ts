@@ -35,7 +35,7 @@ const ConfigSchema = Type.Object({
   WEBHOOK_RETRY_BASE_MS: Integer(10_000, 1, 3_600_000),
   /** Retries of a webhook go on at least this long after its event (or a "retry now"), then it is marked failed. */
   WEBHOOK_RETRY_WINDOW_SECONDS: Integer(86_400, 1, 2_592_000),
-  /** Webhook requests one worker process has in flight at once (at most a quarter of them to one endpoint). */
+  /** Webhook requests one worker process has in flight at once (at most half of them to one endpoint). */
   WEBHOOK_CONCURRENCY: Integer(16, 1, 1_000),
   /** POST /queue/join attempts per client address per RATE_LIMIT_WINDOW_SECONDS, shared by all API processes; 0 = off. */
   JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),

@@ -110,14 +110,20 @@ Promise<ClaimedDelivery[]> {
   return rows;
 }
 
-/** The endpoint answered 2xx. False when the claim was lost meanwhile (another attempt owns the row). */
-export async function markDelivered(q: Queryable, d: ClaimedDelivery, status: number): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status = $3, last_error = NULL, sending_until = NULL
-     WHERE id = $1 AND attempts = $2`,
-    [d.id, d.attempts, status],
+/**
+ * The endpoint answered 2xx to each of these attempts, recorded in one statement. Returns the ids
+ * recorded: one missing lost its claim meanwhile (its lease passed; another attempt owns the row).
+ */
+export async function markDelivered(q: Queryable, done: { delivery: ClaimedDelivery; status: number }[]): Promise<Set<number>> {
+  const { rows } = await q.query<{ id: number }>(
+    `UPDATE webhook_deliveries w
+     SET status = 'delivered', delivered_at = now(), last_status = x.status, last_error = NULL, sending_until = NULL
+     FROM unnest($1::bigint[], $2::int[], $3::int[]) AS x (id, attempts, status)
+     WHERE w.id = x.id AND w.attempts = x.attempts
+     RETURNING w.id`,
+    [done.map((d) => d.delivery.id), done.map((d) => d.delivery.attempts), done.map((d) => d.status)],
   );
-  return rowCount === 1;
+  return new Set(rows.map((r) => r.id));
 }
 
 /**

@@ -24,6 +24,9 @@ export const KEEP_DELIVERIES_DAYS = 30;
 export const KEEP_IDEMPOTENCY_HOURS = 24;
 // What the log keeps of an endpoint's error answer.
 const ERROR_BODY_CHARS = 200;
+// Successes are recorded together, one statement for those that finished within this long: a
+// statement per delivery made PostgreSQL, not the endpoint, the dispatcher's limit.
+const RECORD_EVERY_MS = 10;
 
 export interface DeliveryReport {
   deliveryId: number;
@@ -38,11 +41,16 @@ export interface DeliveryReport {
 }
 
 export class WebhookDispatcher {
+  /** Every attempt until its result is recorded (stop() waits for them). */
   private readonly inFlight = new Map<number, Promise<void>>();
+  /** Requests awaiting their answer, in all and per endpoint: the slots WEBHOOK_CONCURRENCY bounds. */
+  private sending = 0;
   private readonly perEndpoint = new Map<number, number>();
   private stopped = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  private successes: { delivery: ClaimedDelivery; status: number }[] = [];
+  private recording?: Promise<Set<number>>;
 
   constructor(
     private readonly ctx: Pick<Context, 'db' | 'config' | 'log'>,
@@ -67,7 +75,7 @@ export class WebhookDispatcher {
 
   /** At most this many requests to one endpoint at once, so that a slow one cannot hold every slot. */
   private get perEndpointLimit(): number {
-    return Math.max(1, Math.floor(this.concurrency / 4));
+    return Math.max(1, Math.floor(this.concurrency / 2));
   }
 
   private async run(): Promise<void> {
@@ -79,15 +87,18 @@ export class WebhookDispatcher {
           await this.prune();
           pruneAt = Date.now() + PRUNE_EVERY_MS;
         }
-        const free = this.concurrency - this.inFlight.size;
+        const free = this.concurrency - this.sending;
         if (free > 0) {
           const busy = [...this.perEndpoint].filter(([, n]) => n >= this.perEndpointLimit).map(([id]) => id);
           const claimed = await claimDeliveries(this.ctx.db, free, this.perEndpointLimit, busy,
             this.ctx.config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
           for (const d of claimed) this.send(d);
           if (claimed.length === free) continue; // more may be due: claim again (or wait for a slot)
-          const next = await nextDue(this.ctx.db);
-          sleep = next ? Math.min(POLL_MS, Math.max(MIN_SLEEP_MS, next.getTime() - Date.now())) : POLL_MS;
+          // Some were claimed: the endpoints' shares are in flight, and their answers wake the loop.
+          if (!claimed.length) {
+            const next = await nextDue(this.ctx.db);
+            sleep = next ? Math.min(POLL_MS, Math.max(MIN_SLEEP_MS, next.getTime() - Date.now())) : POLL_MS;
+          }
         }
       } catch (err) {
         this.ctx.log.warn({ err: (err as Error).message }, 'webhook dispatcher: claim failed; trying again shortly');
@@ -96,7 +107,7 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Sleeps up to `ms`; a finished delivery (a slot is free) or stop() ends it sooner. */
+  /** Sleeps up to `ms`; an answered request (a slot is free) or stop() ends it sooner. */
   private idle(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
@@ -110,30 +121,36 @@ export class WebhookDispatcher {
     });
   }
 
+  /**
+   * One attempt: the request, then its result recorded (fenced by the attempt number). The slot is
+   * free once the answer is in: until its result is recorded the row's lease keeps it from
+   * everybody else.
+   */
   private send(d: ClaimedDelivery): void {
+    this.sending++;
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
-    const delivery = this.deliver(d)
+    const answered = this.request(d).finally(() => {
+      this.sending--;
+      const left = this.perEndpoint.get(d.endpoint_id)! - 1;
+      if (left) this.perEndpoint.set(d.endpoint_id, left);
+      else this.perEndpoint.delete(d.endpoint_id);
+      this.wake?.();
+    });
+    const delivery = answered
+      .then((answer) => this.record(d, answer))
       .then((report) => this.onDelivery(report))
       .catch((err: Error) =>
         // The result could not be recorded (PostgreSQL): the claim's lease passes and it is sent again.
         this.ctx.log.warn({ err: err.message, deliveryId: d.id }, 'webhook delivery not recorded; it will be sent again'))
-      .finally(() => {
-        this.inFlight.delete(d.id);
-        const left = this.perEndpoint.get(d.endpoint_id)! - 1;
-        if (left) this.perEndpoint.set(d.endpoint_id, left);
-        else this.perEndpoint.delete(d.endpoint_id);
-        this.wake?.();
-      });
+      .finally(() => this.inFlight.delete(d.id));
     this.inFlight.set(d.id, delivery);
   }
 
-  /** One attempt: the request, then its result recorded (fenced by the attempt number). */
-  private async deliver(d: ClaimedDelivery): Promise<DeliveryReport> {
+  private async record(d: ClaimedDelivery, { status, error }: { status: number | null; error?: string }): Promise<DeliveryReport> {
     const { config, db, log } = this.ctx;
-    const { status, error } = await this.request(d);
     const report: DeliveryReport = { deliveryId: d.id, messageId: d.message_id, endpointId: d.endpoint_id, attempt: d.attempts, status, left: 'lost' };
     if (error === undefined) {
-      if (await markDelivered(db, d, status!)) report.left = 'delivered';
+      if ((await this.recordSuccess(d, status!)).has(d.id)) report.left = 'delivered';
     } else {
       report.error = error;
       const delay = retryDelayMs(d.attempts, config.WEBHOOK_RETRY_BASE_MS);
@@ -181,6 +198,18 @@ export class WebhookDispatcher {
       if (e.name === 'TimeoutError') return { status: null, error: `no answer within ${timeoutMs} ms` };
       return { status: null, error: `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}` };
     }
+  }
+
+  /** Records a success with the others of the next few milliseconds; resolves with the ids recorded. */
+  private recordSuccess(delivery: ClaimedDelivery, status: number): Promise<Set<number>> {
+    this.successes.push({ delivery, status });
+    this.recording ??= new Promise<void>((resolve) => setTimeout(resolve, RECORD_EVERY_MS)).then(() => {
+      const batch = this.successes;
+      this.successes = [];
+      this.recording = undefined;
+      return markDelivered(this.ctx.db, batch);
+    });
+    return this.recording;
   }
 
   private async prune(): Promise<void> {

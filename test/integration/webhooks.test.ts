@@ -150,8 +150,11 @@ describe('webhooks from the outbox', () => {
         assert.ok(gap <= full + 600, `${row.message_id}: retry ${n} came ${gap} ms after the failure, well after ${full} ms`);
       }
     }
-    const after = await outbox(h);
-    assert.ok(after.every((r) => r.status === 'delivered'));
+    // Each result is recorded just after its answer.
+    const after = await waitFor('every delivery to be recorded', async () => {
+      const recorded = await outbox(h);
+      return recorded.every((r) => r.status === 'delivered') && recorded;
+    });
     for (const row of after) {
       assert.equal(row.attempts, receiver.requests.filter((r) => r.id === row.message_id).length, 'every attempt is counted');
     }
@@ -201,9 +204,11 @@ describe('webhooks from the outbox', () => {
     assert.equal(retried.statusCode, 200, retried.body);
     assert.equal(retried.json().status, 'pending');
     await waitFor('the retried delivery to arrive', () => receiver.delivered().has(delivery.message_id));
-    const done = await app.inject({ url: `/admin/webhook-deliveries?status=delivered`, headers: ADMIN });
-    assert.equal(done.json().deliveries[0].id, delivery.id);
-    assert.equal(done.json().deliveries[0].attempts, gaveUp.attempt + 1);
+    const recorded = await waitFor('the delivery to be recorded', async () =>
+      (await app.inject({ url: `/admin/webhook-deliveries?status=delivered`, headers: ADMIN })).json().deliveries,
+    { until: (list: { id: number; attempts: number }[]) => list.length === 1 });
+    assert.equal(recorded[0]!.id, delivery.id);
+    assert.equal(recorded[0]!.attempts, gaveUp.attempt + 1);
     assert.equal((await post(app, '/admin/webhook-deliveries/999999/retry')).statusCode, 404);
   });
 });
