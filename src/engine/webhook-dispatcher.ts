@@ -19,9 +19,9 @@ const MIN_SLEEP_MS = 20;
 const LEASE_MARGIN_MS = 2_000;
 const PRUNE_EVERY_MS = 3_600_000;
 /** Delivered and failed deliveries stay in the log this long. */
-export const KEEP_DELIVERIES_DAYS = 30;
+const KEEP_DELIVERIES_DAYS = 30;
 /** An organiser's Idempotency-Key is answered from its first use for this long. */
-export const KEEP_IDEMPOTENCY_HOURS = 24;
+const KEEP_IDEMPOTENCY_HOURS = 24;
 // What the log keeps of an endpoint's error answer.
 const ERROR_BODY_CHARS = 200;
 // Successes are recorded together, one statement for those that finished within this long: a

@@ -4,6 +4,7 @@
 // dispatchers never send one event at once, and nothing is written for events nobody subscribes to.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pruneDeliveries } from '../../src/db/webhooks.ts';
 import { retryDelayMs, WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.ts';
 import type { DeliveryReport } from '../../src/engine/webhook-dispatcher.ts';
 import { assertLineInvariants, assertStockInvariants } from '../../support/invariants.ts';
@@ -243,6 +244,16 @@ describe('webhook dispatchers side by side', () => {
     assert.equal(receiver.requests.length, 300, 'each event was sent once');
     assert.ok(byDispatcher.every((n) => n > 0), `both dispatchers delivered: ${byDispatcher}`);
     await assertStockInvariants(h.ctx.db);
+  });
+
+  test('webhooks.old-finished-deliveries-are-pruned-pending-ones-never', async () => {
+    await waitFor('every result to be recorded', async () =>
+      (await h.ctx.db.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'pending'`)).rowCount === 0);
+    await h.ctx.db.query(`UPDATE webhook_deliveries SET created_at = now() - interval '31 days'`);
+    await h.ctx.db.query(`UPDATE webhook_deliveries SET status = 'pending' WHERE id = (SELECT min(id) FROM webhook_deliveries)`);
+    assert.equal(await pruneDeliveries(h.ctx.db, 30), 299);
+    const { rows } = await h.ctx.db.query<{ status: string }>('SELECT status FROM webhook_deliveries');
+    assert.deepEqual(rows.map((r) => r.status), ['pending']);
   });
 
   test('webhooks.admin-shows-the-secret-once-and-removes-endpoints', async () => {
