@@ -164,7 +164,7 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
     ctx,
     options,
     async ticketType(capacity, maxPerOrder = 4) {
-      const event = await createEvent(ctx.db, { name: 'Benchmark', starts_at: new Date().toISOString() });
+      const event = await createEvent(ctx.db, { name: 'Benchmark', currency: config.DEFAULT_CURRENCY, starts_at: new Date().toISOString() });
       const tt = await createTicketType(ctx.db, event.id, { name: 'Bench', price: '10.00', capacity, max_per_order: maxPerOrder });
       return tt!.id;
     },

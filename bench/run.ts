@@ -21,6 +21,7 @@ const { values, positionals } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     'cpu-prof': { type: 'boolean', default: false },
     split: { type: 'boolean', default: false },
+    webhook: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -29,13 +30,14 @@ const { values, positionals } = parseArgs({
 const names = SCENARIOS.map((s) => s.name);
 if (values.help || positionals.some((p) => !names.includes(p)) || values.env!.some((kv) => !kv.includes('='))) {
   console.error(`usage: npm run bench -- [${names.join('|')}]... [--runs N] [--smoke] [--batch-size N]
-       [--log-level LEVEL] [--cpu-prof] [--split] [--env KEY=VALUE]...
+       [--log-level LEVEL] [--cpu-prof] [--split] [--webhook] [--env KEY=VALUE]...
   --smoke       tiny sizes, seconds (what CI runs)
   --runs N      measured runs per scenario, median reported (default: 3 where cheap)
   --batch-size  PROCESSOR_BATCH_SIZE of the server under test (default 500)
   --log-level   LOG_LEVEL of the server under test (default warn: no per-request lines)
   --cpu-prof    write a CPU profile of each server process next to the results
   --split       run the API and the worker as two processes (default: one, ROLE=all)
+  --webhook     drain: a webhook endpoint on this machine subscribes to every event meanwhile
   --env K=V     more environment for the servers under test (e.g. JOIN_LIMIT_PER_USER=0)`);
   process.exit(values.help ? 0 : 2);
 }
@@ -71,6 +73,7 @@ try {
   for (const scenario of chosen) {
     const options = { ...(values.smoke ? scenario.smoke : scenario.full) } as Record<string, unknown>;
     if (values.runs && 'runs' in options) options.runs = Number(values.runs);
+    if ('webhook' in options) options.webhook = values.webhook;
     const started = performance.now();
     try {
       const result = await scenario.run(env, options, progress);

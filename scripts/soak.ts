@@ -167,7 +167,7 @@ async function createWorld(seconds: number): Promise<World> {
   const ctx = createContext(parseConfig({ ...configEnv(config), LOG_LEVEL: 'silent' }));
   await migrate(ctx.db);
 
-  const event = await createEvent(ctx.db, { name: 'Soak', starts_at: new Date(Date.now() + 86_400_000).toISOString() });
+  const event = await createEvent(ctx.db, { name: 'Soak', currency: config.DEFAULT_CURRENCY, starts_at: new Date(Date.now() + 86_400_000).toISOString() });
   // Two large ticket types that last the whole run, and a small one that sells out early (I6).
   const large = Math.max(500, seconds * 20);
   const ticketTypes: TicketType[] = [];

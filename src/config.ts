@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { CURRENCIES } from './domain/money.ts';
 
 const Integer = (def: number, minimum: number, maximum: number) =>
   Type.Integer({ default: def, minimum, maximum });
@@ -30,6 +31,16 @@ const ConfigSchema = Type.Object({
   ADMIN_TOKEN: Type.String({ default: '' }),
   /** The Ed25519 private key (PKCS#8 PEM, newlines as \n allowed) that signs receipts and passes; empty: one kept in PostgreSQL. */
   RECEIPT_SIGNING_KEY: Type.String({ default: '' }),
+  /** The ISO 4217 currency of an event created without one. */
+  DEFAULT_CURRENCY: Type.Union(CURRENCIES.map((c) => Type.Literal(c)), { default: 'EUR' }),
+  /** The longest wait for a webhook endpoint's answer; past it the attempt failed (and is retried). */
+  WEBHOOK_TIMEOUT_MS: Integer(10_000, 100, 120_000),
+  /** The wait before the first retry of a webhook; each later wait doubles (at most an hour), with jitter. */
+  WEBHOOK_RETRY_BASE_MS: Integer(10_000, 1, 3_600_000),
+  /** Retries of a webhook go on at least this long after its event (or a "retry now"), then it is marked failed. */
+  WEBHOOK_RETRY_WINDOW_SECONDS: Integer(86_400, 1, 2_592_000),
+  /** Webhook requests one worker process has in flight at once (at most half of them to one endpoint). */
+  WEBHOOK_CONCURRENCY: Integer(16, 1, 1_000),
   /** POST /queue/join attempts per client address per RATE_LIMIT_WINDOW_SECONDS, shared by all API processes; 0 = off. */
   JOIN_LIMIT_PER_IP: Integer(100, 0, 1_000_000),
   /** POST /queue/join attempts per user id per window after the user's first join (repeats, returns); 0 = off. */

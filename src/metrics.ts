@@ -83,6 +83,11 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger, lines: Pic
     name: 'boxoffice_sale_transitions_total', help: 'Scheduled sales opened or closed by this process.', labelNames: ['transition'], registers,
   });
   const sweepSeconds = new Histogram({ name: 'boxoffice_sweeper_run_duration_seconds', help: 'Time of one sweep.', buckets: SECONDS, registers });
+  const deliveries = new Counter({
+    name: 'boxoffice_webhook_attempts_total',
+    help: 'Webhook delivery attempts by this process, by what they left the delivery as (delivered, pending: to be retried, failed: given up, lost).',
+    labelNames: ['left'], registers,
+  });
   const http = new Histogram({
     name: 'boxoffice_http_request_duration_seconds',
     help: 'HTTP request duration by route pattern and status.',
@@ -153,6 +158,9 @@ export function createMetrics(sale: Pick<Sale, 'stats'>, log: Logger, lines: Pic
       },
       onTransition(report) {
         transitions.inc({ transition: report.transition });
+      },
+      onDelivery(report) {
+        deliveries.inc({ left: report.left });
       },
     },
     observeRequest(req, reply) {

@@ -1,6 +1,12 @@
 // Scenario 1, drain: a full line admitted as fast as the processor can, beside the two halves of
-// its work done alone (PostgreSQL's batched INSERT, the processor's Redis writes).
+// its work done alone (PostgreSQL's batched INSERT, the processor's Redis writes). With --webhook,
+// an endpoint on this machine subscribes to every webhook event meanwhile: each hold then writes
+// its event in the admitting statement, and the worker's dispatcher sends them during the drain.
+import { randomBytes } from 'node:crypto';
+import { deleteEndpoint, insertEndpoint } from '../../src/db/webhooks.ts';
 import { newToken } from '../../src/domain/token.ts';
+import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.ts';
+import { startWebhookReceiver } from '../../support/webhook-receiver.ts';
 import type { BenchEnv, ServerProcess } from '../env.ts';
 import { waitFor } from '../../support/wait.ts';
 import { watchLine } from '../lib/line-events.ts';
@@ -13,6 +19,8 @@ export interface DrainOptions {
   runs: number;
   /** Buyers drained once before the measured runs, so that the worker's JIT is warm. */
   warmup: number;
+  /** An endpoint subscribed to every webhook event while draining (`--webhook`). */
+  webhook: boolean;
 }
 
 interface DrainRun {
@@ -24,6 +32,8 @@ interface DrainRun {
   redisRoundTripsPerBatch: number;
   pgInsertRowsPerSecond: number;
   redisHoldsPerSecond: number;
+  /** Outbox rows written per hold (1 with a subscriber, 0 without). */
+  eventsPerHold: number;
 }
 
 const TARGET = 20_000;
@@ -32,11 +42,13 @@ const TTL_MS = 120_000;
 export const drain = defineScenario({
   name: 'drain',
   title: '1 drain',
-  full: { buyers: 100_000, runs: 3, warmup: 10_000 },
-  smoke: { buyers: 2_000, runs: 1, warmup: 0 },
+  full: { buyers: 100_000, runs: 3, warmup: 10_000, webhook: false },
+  smoke: { buyers: 2_000, runs: 1, warmup: 0, webhook: false },
   async run(env, o: DrainOptions, progress) {
     const worker = await env.startServer({ name: 'drain-worker', role: 'worker', probe: true });
     const runs: DrainRun[] = [];
+    const receiver = o.webhook ? await startWebhookReceiver() : undefined;
+    const endpoint = receiver && await insertEndpoint(env.ctx.db, receiver.url, [...WEBHOOK_EVENT_TYPES], `whsec_${randomBytes(32).toString('base64')}`);
     try {
       if (o.warmup) await drainOnce(env, worker, o.warmup, 'warm-up', progress);
       for (let i = 1; i <= o.runs; i++) {
@@ -48,6 +60,8 @@ export const drain = defineScenario({
       }
     } finally {
       await worker.stop();
+      if (endpoint) await deleteEndpoint(env.ctx.db, endpoint.id);
+      await receiver?.close();
     }
     const m = (f: (r: DrainRun) => number) => median(runs.map(f));
     const rate = m((r) => r.holdsPerSecond);
@@ -58,7 +72,7 @@ export const drain = defineScenario({
     return {
       rows: [
         {
-          measure: `holds/s, ${fmt(o.buyers)} in line (median of ${runs.length})`,
+          measure: `holds/s, ${fmt(o.buyers)} in line (median of ${runs.length})${o.webhook ? ', a webhook subscriber' : ''}`,
           value: fmt(rate),
           beside: `PG INSERT alone ${fmt(pg)}/s; Redis alone ${fmt(redis)}/s; both in series ${fmt(serial)}/s`,
           ratio: `${round(rate / serial, 2)}x series`,
@@ -68,6 +82,7 @@ export const drain = defineScenario({
         { measure: 'batch size (configured / mean taken)', value: `${env.options.batchSize} / ${fmt(m((r) => r.meanBatch))}` },
         { measure: 'SQL statements per batch', value: fmt(m((r) => r.sqlPerBatch), 2) },
         { measure: 'Redis round trips per batch', value: fmt(m((r) => r.redisRoundTripsPerBatch), 2) },
+        { measure: 'webhook events written per hold', value: fmt(m((r) => r.eventsPerHold), 2) },
       ],
       data: { options: o, batchSize: env.options.batchSize, runs, median: { rate, pg, redis, serial } },
     };
@@ -120,7 +135,12 @@ async function drainOnce(env: BenchEnv, worker: ServerProcess, buyers: number, l
       throw new Error(`${label}: ${rows[0]!.held} holds and ${rows[0]!.available} left, expected ${buyers} and 0`);
     }
     const seconds = (finishedAt - startedAt) / 1000;
+    const { rows: [events] } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE event_type = 'hold.granted' AND (payload->'data'->>'ticket_type_id')::bigint = $1`,
+      [id],
+    );
     return {
+      eventsPerHold: events!.n / buyers,
       holdsPerSecond: buyers / seconds,
       seconds: round(seconds, 3),
       batches,

@@ -31,7 +31,7 @@ export const draw = defineScenario({
   async run(env, o: DrawOptions, progress) {
     const { ctx } = env;
     const farAway = Date.now() + 86_400_000;
-    const event = await createEvent(ctx.db, { name: 'Draw benchmark', starts_at: new Date(farAway + 86_400_000).toISOString() });
+    const event = await createEvent(ctx.db, { name: 'Draw benchmark', currency: ctx.config.DEFAULT_CURRENCY, starts_at: new Date(farAway + 86_400_000).toISOString() });
     // Capacity 1: the first drawn buyer gets the hold and the rest wait for it, so that nothing
     // but the draw runs in the measured window.
     const tt = (await createTicketType(ctx.db, event.id, {

@@ -22,6 +22,16 @@ export const SALE_ERROR_STATUS: Record<SaleErrorCode, number> = {
   challenge_required: 403,
   challenge_failed: 403,
   no_prequeue: 404,
+  unknown_currency: 400,
+  invalid_price: 400,
+  checkout_url_required: 400,
+  api_key_required: 401,
+  invalid_api_key: 401,
+  wrong_event: 403,
+  idempotency_key_required: 400,
+  idempotency_key_reused: 422,
+  no_checkout: 409,
+  delivery_in_flight: 409,
 };
 
 export class HttpError extends Error {

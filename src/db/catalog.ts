@@ -26,13 +26,17 @@ function withState({ closed, ...t }: StoredTicketType, now = Date.now()): Ticket
 
 const eventWithStates = (e: Event) => ({ ...e, ticket_types: (e.ticket_types as StoredTicketType[]).map((t) => withState(t)) });
 
+// What a ticket type adds for the organiser's integration (issue 14), in the listing and on creation.
+const ORGANISER_FIELDS = `'currency', e.currency, 'confirm_by', t.confirm_by, 'checkout_url', t.checkout_url`;
+
 // One query for any number of events: ticket types are aggregated per event in PostgreSQL.
 const EVENTS_SQL = `
-  SELECT e.id, e.name, e.description, e.venue, to_json(e.starts_at) #>> '{}' AS starts_at,
+  SELECT e.id, e.name, e.description, e.venue, to_json(e.starts_at) #>> '{}' AS starts_at, e.currency,
          coalesce(json_agg(json_build_object(
            'id', t.id, 'name', t.name, 'price', t.price::text, 'capacity', t.capacity,
            'quantity_available', t.quantity_available, 'max_per_order', t.max_per_order,
-           ${LIFECYCLE_JSON}
+           ${LIFECYCLE_JSON},
+           ${ORGANISER_FIELDS}
          ) ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), '[]') AS ticket_types
   FROM events e LEFT JOIN ticket_types t ON t.event_id = e.id`;
 
@@ -46,16 +50,18 @@ export async function getEvent(db: Db, id: number): Promise<Event | undefined> {
   return rows[0] && eventWithStates(rows[0]);
 }
 
-export async function createEvent(db: Db, e: NewEvent): Promise<Event> {
+/** `currency`: the event's own, or the deployment's DEFAULT_CURRENCY (the sale service decides). */
+export async function createEvent(db: Db, e: NewEvent & { currency: string }): Promise<Event> {
   const { rows } = await db.query<Event>(
-    `INSERT INTO events (name, description, venue, starts_at) VALUES ($1, $2, $3, $4)
-     RETURNING id, name, description, venue, to_json(starts_at) #>> '{}' AS starts_at, '[]'::json AS ticket_types`,
-    [e.name, e.description ?? '', e.venue ?? '', e.starts_at],
+    `INSERT INTO events (name, description, venue, starts_at, currency) VALUES ($1, $2, $3, $4, $5)
+     RETURNING id, name, description, venue, to_json(starts_at) #>> '{}' AS starts_at, currency, '[]'::json AS ticket_types`,
+    [e.name, e.description ?? '', e.venue ?? '', e.starts_at, e.currency],
   );
   return rows[0]!;
 }
 
-export const TICKET_TYPE_COLUMNS = `id, name, price::text AS price, capacity, quantity_available, max_per_order, ${LIFECYCLE_COLUMNS}`;
+export const TICKET_TYPE_COLUMNS = `id, name, price::text AS price, capacity, quantity_available, max_per_order, ${LIFECYCLE_COLUMNS},
+     (SELECT currency FROM events e WHERE e.id = event_id) AS currency, confirm_by, checkout_url`;
 
 /** A ticket type row read with TICKET_TYPE_COLUMNS, as the API shows it. */
 export const ticketTypeView = (row: StoredTicketType) => withState(row);
@@ -68,24 +74,32 @@ export async function createTicketType(db: Queryable, eventId: number, t: NewTic
   const secret = t.prequeue_opens_at ? newDrawSecret() : null;
   const { rows } = await db.query<StoredTicketType>(
     `INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order, prequeue_opens_at, sale_starts_at,
-                               sale_ends_at, draw_secret, draw_commitment, join_challenge, challenge_difficulty)
-     SELECT id, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM events WHERE id = $1
+                               sale_ends_at, draw_secret, draw_commitment, join_challenge, challenge_difficulty, confirm_by, checkout_url)
+     SELECT id, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM events WHERE id = $1
      RETURNING ${TICKET_TYPE_COLUMNS}`,
     [eventId, t.name, t.price, t.capacity, t.max_per_order ?? 4, t.prequeue_opens_at ?? null, t.sale_starts_at ?? null,
-      t.sale_ends_at ?? null, secret, secret && drawCommitment(secret), t.join_challenge ?? false, t.challenge_difficulty ?? 50_000],
+      t.sale_ends_at ?? null, secret, secret && drawCommitment(secret), t.join_challenge ?? false, t.challenge_difficulty ?? 50_000,
+      t.confirm_by ?? 'buyer', t.checkout_url ?? null],
   );
   return rows[0] && withState(rows[0]);
 }
 
+/** The currency of an event's prices; undefined when the event does not exist. */
+export async function eventCurrency(q: Queryable, eventId: number): Promise<string | undefined> {
+  const { rows } = await q.query<{ currency: string }>('SELECT currency FROM events WHERE id = $1', [eventId]);
+  return rows[0]?.currency;
+}
+
 export async function getTicketTypeRule(db: Db, id: number): Promise<TicketTypeRule | undefined> {
   const { rows } = await db.query<StoredTicketType & { event_id: number; challenge_difficulty: number }>(
-    `SELECT id, event_id, max_per_order, ${LIFECYCLE_COLUMNS}, challenge_difficulty FROM ticket_types WHERE id = $1`,
+    `SELECT id, event_id, max_per_order, ${LIFECYCLE_COLUMNS}, challenge_difficulty, confirm_by FROM ticket_types WHERE id = $1`,
     [id],
   );
   const row = rows[0];
   return row && {
     id: row.id, event_id: row.event_id, max_per_order: row.max_per_order, sale: saleTimes(row),
     join_challenge: row.join_challenge, challenge_difficulty: row.challenge_difficulty, draw_commitment: row.draw_commitment,
+    confirm_by: row.confirm_by,
   };
 }
 

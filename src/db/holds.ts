@@ -3,6 +3,7 @@
 import type { PoolClient } from 'pg';
 import type { Candidate } from '../domain/record.ts';
 import type { EndedHoldStatus, HoldStatus } from '../domain/status.ts';
+import { bookingEvents, holdEvents, recordLineSoldOut } from './outbox.ts';
 import type { Db, Queryable } from './pool.ts';
 
 export interface AdmitOutcome {
@@ -37,9 +38,9 @@ export async function admitBatch(
   recovery: boolean,
 ): Promise<AdmitOutcome | undefined> {
   // Locks the row (admissions of one ticket type are serialised) and checks the fence in one statement.
-  const locked = await client.query<{ quantity_available: number; expires_at: Date }>(
+  const locked = await client.query<{ quantity_available: number; expires_at: Date; told_sold_out: boolean }>(
     `UPDATE ticket_types SET processor_epoch = $2 WHERE id = $1 AND processor_epoch <= $2
-     RETURNING quantity_available, now() + make_interval(secs => $3) AS expires_at`,
+     RETURNING quantity_available, now() + make_interval(secs => $3) AS expires_at, line_sold_out_at IS NOT NULL AS told_sold_out`,
     [ticketTypeId, epoch, ttlSeconds],
   );
   const row = locked.rows[0];
@@ -67,7 +68,7 @@ export async function admitBatch(
     } else {
       held ??= await heldQuantity(client, ticketTypeId);
       // Stock that may come back is what is held now; holds granted in this batch count too.
-      const mayReturn = held + fresh.reduce((sum, f) => sum + f.quantity, 0);
+      const mayReturn = held + sumQuantity(fresh);
       if (c.quantity > available + mayReturn) {
         outcome.soldOut.push(c);
       } else {
@@ -79,18 +80,24 @@ export async function admitBatch(
   }
 
   if (fresh.length) {
+    // hold.granted for every hold inserted, in the same statement (nothing when nobody subscribes).
     await client.query(
       `WITH inserted AS (
          INSERT INTO reservations (token, ticket_type_id, user_id, quantity, expires_at)
          SELECT t, $2, u, q, $5 FROM unnest($1::text[], $3::text[], $4::int[]) AS x (t, u, q)
          ON CONFLICT (token) DO NOTHING
-         RETURNING quantity)
+         RETURNING id, ticket_type_id, user_id, quantity, expires_at),
+       ${holdEvents('granted', 'hold.granted', 'inserted')}
        UPDATE ticket_types SET quantity_available = quantity_available - (SELECT coalesce(sum(quantity), 0) FROM inserted)
        WHERE id = $2`,
       [fresh.map((c) => c.token), ticketTypeId, fresh.map((c) => c.userId), fresh.map((c) => c.quantity), row.expires_at],
     );
   }
-  if (outcome.soldOut.length) await recordExits(client, ticketTypeId, 'sold_out', outcome.soldOut);
+  if (outcome.soldOut.length) {
+    await recordExits(client, ticketTypeId, 'sold_out', outcome.soldOut);
+    // The first buyer this line turns away: line.sold_out, once (the rare path pays for it).
+    if (!row.told_sold_out) await recordLineSoldOut(client, ticketTypeId, available + (held ?? 0) + sumQuantity(fresh));
+  }
   return outcome;
 }
 
@@ -172,6 +179,8 @@ export function replayCommitted(candidates: Candidate[], rows: CommittedDecision
   return outcome;
 }
 
+const sumQuantity = (buyers: Candidate[]) => buyers.reduce((sum, b) => sum + b.quantity, 0);
+
 async function heldQuantity(q: Queryable, ticketTypeId: number): Promise<number> {
   const { rows } = await q.query<{ held: number }>(
     `SELECT coalesce(sum(quantity), 0)::int AS held FROM reservations WHERE ticket_type_id = $1 AND status = 'reserved'`,
@@ -196,7 +205,8 @@ export async function expireDue(q: Queryable, limit: number): Promise<EndedHold[
        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
      expired AS (
        UPDATE reservations r SET status = 'expired' FROM due WHERE r.id = due.id
-       RETURNING r.token, r.ticket_type_id, r.quantity),
+       RETURNING r.id, r.token, r.ticket_type_id, r.user_id, r.quantity, r.expires_at),
+     ${holdEvents('expired_events', 'hold.expired', 'expired')},
      returned AS (
        UPDATE ticket_types t SET quantity_available = t.quantity_available + s.quantity
        FROM (SELECT ticket_type_id, sum(quantity)::int AS quantity FROM expired GROUP BY ticket_type_id) s
@@ -242,34 +252,39 @@ export async function findHold(q: Queryable, token: string): Promise<HoldView | 
 }
 
 /**
- * Confirms a live hold and books it, in one statement: a hold that is expired (even if not yet
- * swept) or already confirmed is left alone, so concurrent confirms create one booking (I2); so is
- * every hold once the statement runs past db.deadline(). Returns the hold as it stands afterwards.
+ * Confirms a live hold and books it, in one statement with its booking.confirmed event: a hold
+ * that is expired (even if not yet swept) or already confirmed is left alone, so concurrent
+ * confirms create one booking (I2); so is every hold once the statement runs past `deadline`
+ * (db.deadline() when the caller's timeout started). Returns the hold as it stands afterwards.
  */
-export async function confirmHold(db: Db, token: string): Promise<HoldView | undefined> {
-  await db.query(
+export async function confirmHold(q: Queryable, token: string, deadline: Date | null): Promise<HoldView | undefined> {
+  await q.query(
     `WITH confirmed AS (
        UPDATE reservations SET status = 'confirmed', confirmed_at = now()
        WHERE token = $1 AND status = 'reserved' AND expires_at > now() AND statement_timestamp() < coalesce($2::timestamptz, 'infinity')
          -- a buyer who cancelled in line has no hold to confirm, even one a batch granted meanwhile
          AND NOT EXISTS (SELECT 1 FROM line_exits e WHERE e.token = $1 AND e.outcome = 'cancelled')
-       RETURNING id)
-     INSERT INTO ticket_bookings (reservation_id) SELECT id FROM confirmed`,
-    [token, db.deadline()],
+       RETURNING id, ticket_type_id, user_id, quantity, expires_at, confirmed_at),
+     booked AS (
+       INSERT INTO ticket_bookings (reservation_id) SELECT id FROM confirmed RETURNING id, reservation_id),
+     ${bookingEvents('booked_events', `(SELECT c.*, b.id AS booking_id FROM confirmed c JOIN booked b ON b.reservation_id = c.id)`)}
+     SELECT 1`,
+    [token, deadline],
   );
-  return findHold(db, token);
+  return findHold(q, token);
 }
 
 /**
- * Cancels a live hold and returns its stock, in one statement; false when it was not live, or the
- * statement ran past db.deadline().
+ * Cancels a live hold and returns its stock, in one statement with its hold.cancelled event; false
+ * when it was not live, or the statement ran past db.deadline().
  */
 export async function cancelHold(db: Db, token: string): Promise<boolean> {
   const { rowCount } = await db.query(
     `WITH cancelled AS (
        UPDATE reservations SET status = 'cancelled'
        WHERE token = $1 AND status = 'reserved' AND statement_timestamp() < coalesce($2::timestamptz, 'infinity')
-       RETURNING ticket_type_id, quantity)
+       RETURNING id, ticket_type_id, user_id, quantity, expires_at),
+     ${holdEvents('cancelled_events', 'hold.cancelled', 'cancelled')}
      UPDATE ticket_types t SET quantity_available = t.quantity_available + c.quantity
      FROM cancelled c WHERE t.id = c.ticket_type_id`,
     [token, db.deadline()],

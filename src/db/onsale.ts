@@ -5,6 +5,7 @@ import type { PoolClient } from 'pg';
 import type { TicketType, TicketTypeChange } from '../domain/catalog.ts';
 import { drawCommitment, newDrawSecret } from '../domain/draw.ts';
 import { TICKET_TYPE_COLUMNS, ticketTypeView } from './catalog.ts';
+import { recordSaleEvents } from './outbox.ts';
 import type { Queryable } from './pool.ts';
 
 /** A ticket type's sale, locked for a change. */
@@ -66,16 +67,23 @@ export async function changeCapacity(q: Queryable, id: number, capacity: number)
   return rowCount === 1;
 }
 
-/** The sale opens: true when this call made the transition (once per sale). */
+/** The sale opens, with its sale.opened event: true when this call made the transition (once per sale). */
 export async function openSale(q: Queryable, id: number): Promise<boolean> {
   const { rowCount } = await q.query('UPDATE ticket_types SET opened_at = now() WHERE id = $1 AND opened_at IS NULL', [id]);
+  if (rowCount === 1) await recordSaleEvents(q, 'sale.opened', [{ ticketTypeId: id, reason: 'scheduled' }]);
   return rowCount === 1;
 }
 
-/** The sale closes (its end passed, or the organiser closed it): true when this call made the transition. */
-export async function closeSale(q: Queryable, id: number): Promise<boolean> {
-  const { rowCount } = await q.query('UPDATE ticket_types SET closed_at = now() WHERE id = $1 AND closed_at IS NULL', [id]);
-  return rowCount === 1;
+/**
+ * The sale closes (its end passed: reason `ended`; the organiser closed it: `closed_early`), with
+ * its sale.closed event unless the sale was over already (and said so): true when this call made
+ * the transition.
+ */
+export async function closeSale(q: Queryable, id: number, reason: 'ended' | 'closed_early'): Promise<boolean> {
+  const { rows } = await q.query<{ live: boolean }>(
+    'UPDATE ticket_types SET closed_at = now() WHERE id = $1 AND closed_at IS NULL RETURNING sale_over_at IS NULL AS live', [id]);
+  if (rows[0]?.live) await recordSaleEvents(q, 'sale.closed', [{ ticketTypeId: id, reason }]);
+  return rows.length === 1;
 }
 
 export interface DueTransitions {

@@ -13,7 +13,7 @@ try {
   if (process.argv.includes('--if-empty') && (await hasEvents(db))) {
     log.info('database has events already; not seeding');
   } else {
-    log.info({ eventId: await seedDemo(db) }, 'demo event created');
+    log.info({ eventId: await seedDemo(db, config.DEFAULT_CURRENCY) }, 'demo event created');
   }
 } finally {
   await db.close();

@@ -22,7 +22,21 @@ export type SaleErrorCode =
   | 'capacity_in_use'
   | 'challenge_required'
   | 'challenge_failed'
-  | 'no_prequeue';
+  | 'no_prequeue'
+  | OrganiserErrorCode;
+
+/** The organiser's integration (issue 14): money, API keys, confirmation after payment, webhooks. */
+type OrganiserErrorCode =
+  | 'unknown_currency'
+  | 'invalid_price'
+  | 'checkout_url_required'
+  | 'api_key_required'
+  | 'invalid_api_key'
+  | 'wrong_event'
+  | 'idempotency_key_required'
+  | 'idempotency_key_reused'
+  | 'no_checkout'
+  | 'delivery_in_flight';
 
 export class SaleError extends Error {
   constructor(
@@ -81,3 +95,22 @@ export const challengeRequired = (challenge: object) => new SaleError('challenge
   'This sale asks every buyer to solve a small puzzle first (ALTCHA): solve the challenge and send its payload as "altcha".', { challenge });
 export const challengeFailed = (challenge: object) => new SaleError('challenge_failed',
   'The challenge\'s solution is wrong, expired or already used: solve this fresh one and join again.', { challenge });
+
+// The organiser's integration (issue 14).
+export const notFound = (what: string) => new SaleError('not_found', `${what} does not exist.`);
+export const unknownCurrency = (code: string) => new SaleError('unknown_currency', `${code} is not an ISO 4217 currency code in use, such as EUR, USD or JPY.`);
+export const invalidPrice = (price: string, currency: string, digits: number) => new SaleError('invalid_price',
+  digits ? `${price} has a digit finer than the smallest unit of ${currency}: give at most ${digits} decimals.`
+    : `${currency} has no minor unit: give ${price} as a whole number.`);
+export const checkoutUrlRequired = () => new SaleError('checkout_url_required',
+  'A ticket type confirmed by the organiser needs a checkout_url, where the buyer pays.');
+export const apiKeyRequired = () => new SaleError('api_key_required',
+  "The organiser confirms this ticket type once the buyer has paid: their server sends \"Authorization: Bearer <API key>\"; the buyer's page goes on to the checkout.");
+export const invalidApiKey = () => new SaleError('invalid_api_key', 'This API key is unknown or has been revoked; create a new one in the dashboard.');
+export const wrongEvent = () => new SaleError('wrong_event', "This API key belongs to another event than this token's ticket type.");
+export const idempotencyKeyRequired = () => new SaleError('idempotency_key_required',
+  'Send an Idempotency-Key header (a unique string per confirmation, e.g. a UUID), so that a retry cannot be mistaken for a new request.');
+export const idempotencyKeyReused = () => new SaleError('idempotency_key_reused',
+  'This Idempotency-Key was used for another request; use a new key for each confirmation.');
+export const noCheckout = () => new SaleError('no_checkout', 'The buyer confirms this ticket type on the ticket page; it has no organiser checkout.');
+export const deliveryInFlight = () => new SaleError('delivery_in_flight', 'This delivery is being attempted right now; look again in a few seconds.');

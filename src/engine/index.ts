@@ -1,8 +1,10 @@
 // The background work of ROLE=worker (and all): the processor, woken by the lines' sharded wake
-// channels, the sweeper, and the removal of finished lines' keys.
+// channels, the sweeper, the removal of finished lines' keys, the sale clock, and the delivery of
+// webhooks.
 import type { Context } from '../context.ts';
 import { ENTRY_ID_PURPOSE } from '../domain/draw.ts';
 import { listen } from '../db/notifications.ts';
+import { createDb } from '../db/pool.ts';
 import { createRedis } from '../redis/client.ts';
 import { loadSigner } from '../sale/signer.ts';
 import { DrawPlacer, type DrawReport } from './draw.ts';
@@ -10,6 +12,11 @@ import { Processor, type BatchReport, type RunReport } from './processor.ts';
 import { Retention, type PurgeReport } from './retention.ts';
 import { SaleClock, type TransitionReport } from './sale-clock.ts';
 import { Sweeper, type SweepReport } from './sweeper.ts';
+import { WebhookDispatcher, type DeliveryReport } from './webhook-dispatcher.ts';
+
+// The webhook dispatcher's own connections: its claims and results never wait for, or hold, one
+// that admission needs.
+const DISPATCHER_CONNECTIONS = 2;
 
 export interface EngineHooks {
   onBatch?: (report: BatchReport) => void;
@@ -23,11 +30,14 @@ export interface EngineHooks {
   onDraw?: (report: DrawReport) => void;
   /** A scheduled sale opened or closed (this process recorded it). */
   onTransition?: (report: TransitionReport) => void;
+  /** After every webhook delivery attempt, once its result is recorded. */
+  onDelivery?: (report: DeliveryReport) => void;
 }
 
 export interface Engine {
   processor: Processor;
   sweeper: Sweeper;
+  dispatcher: WebhookDispatcher;
   stop(): Promise<void>;
 }
 
@@ -58,15 +68,21 @@ export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promis
   const sweeper = new Sweeper(ctx, hooks.onSweep);
   const retention = new Retention(ctx, hooks.onPurge);
   const clock = new SaleClock(ctx, (id) => processor.wake(id), hooks.onTransition);
+  const dispatcherDb = createDb(ctx.config.DATABASE_URL, ctx.log, { max: DISPATCHER_CONNECTIONS, timeoutMs: ctx.config.DATABASE_TIMEOUT_MS });
+  const dispatcher = new WebhookDispatcher({ ...ctx, db: dispatcherDb }, hooks.onDelivery);
   await processor.start();
   sweeper.start();
   retention.start();
   clock.start();
+  dispatcher.start();
   return {
     processor,
     sweeper,
+    dispatcher,
     async stop() {
-      await Promise.all([processor.stop(), sweeper.stop(), retention.stop(), clock.stop(), catalog.close()]);
+      await Promise.all([processor.stop(), sweeper.stop(), retention.stop(), clock.stop(), catalog.close(), dispatcher.stop()]);
+      // A second stop() (a test's, then its harness's) finds the pool closed already.
+      if (!dispatcherDb.pool.ended) await dispatcherDb.close();
       subscriber.disconnect();
     },
   };

@@ -62,7 +62,7 @@ export class SaleClock {
       if (waiting) this.wake(ticketTypeId);
     }
     for (const ticketTypeId of due.closing) {
-      if (await db.withTransaction((client) => closeSale(client, ticketTypeId))) {
+      if (await db.withTransaction((client) => closeSale(client, ticketTypeId, 'ended'))) {
         log.info({ ticketTypeId }, 'sale closed');
         this.onTransition({ ticketTypeId, transition: 'closed' });
       }

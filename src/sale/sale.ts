@@ -1,10 +1,14 @@
 // The sale's operations, between the HTTP routes and the stores: join, status, confirm, cancel,
 // the organiser's figures, pause and the catalogue. Arguments and results are domain types; a
 // failure is a SaleError from the catalogue in src/domain/errors.ts.
+import { createHash } from 'node:crypto';
 import type { Context } from '../context.ts';
-import { createEvent, createTicketType, getEvent, listEvents, saleTimes } from '../db/catalog.ts';
+import { claimIdempotencyKey, storeOutcome, type ConfirmOutcome } from '../db/api-keys.ts';
+import { createEvent, createTicketType, eventCurrency, getEvent, listEvents, saleTimes } from '../db/catalog.ts';
 import { cancelHold, confirmHold, findDeparture, recordExits } from '../db/holds.ts';
 import { admittedTokens, changeCapacity, closeSale, lockSale, publishedDraw, updateLifecycle } from '../db/onsale.ts';
+import { recordSaleEvents } from '../db/outbox.ts';
+import type { Queryable } from '../db/pool.ts';
 import { saleFigures } from '../db/sale-figures.ts';
 import { userTicketCount } from '../db/user-tickets.ts';
 import type { Event, NewEvent, NewTicketType, TicketType, TicketTypeChange, TicketTypeRule } from '../domain/catalog.ts';
@@ -12,13 +16,16 @@ import { ENTRY_ID_PURPOSE, entryId } from '../domain/draw.ts';
 import {
   alreadyJoined, capacityInUse, eventNotFound, invalidSchedule, noPrequeue, notAHold, quantityTooLarge, saleAlreadyOpen, saleClosed,
   saleNotOpen, ticketTypeNotFound, tokenNotFound, unavailable, userLimitReached,
+  apiKeyRequired, checkoutUrlRequired, idempotencyKeyReused, invalidPrice, SaleError, unknownCurrency, wrongEvent, type SaleErrorCode,
 } from '../domain/errors.ts';
+import { isCurrency, minorUnits, normalizePrice } from '../domain/money.ts';
 import { joinWindow, scheduleProblem } from '../domain/onsale.ts';
 import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures.ts';
 import type { StatusReport } from '../domain/status.ts';
 import { newToken, tokenTicketType } from '../domain/token.ts';
 import { JoinChallenges } from './challenges.ts';
 import { LineFigures } from './line-figures.ts';
+import { Organiser } from './organiser.ts';
 import { loadSigner, type Signer } from './signer.ts';
 import { holdReport, pendingReport, recordReport } from './status.ts';
 import { TicketTypeCache } from './ticket-types.ts';
@@ -99,9 +106,11 @@ export class Sale {
   private readonly challenges: JoinChallenges;
   /** Derives every join's public entry id (src/domain/draw.ts entryId). */
   private readonly entrySecret: Buffer;
+  /** Webhooks, API keys, checkout passes and bookings: what the organiser's systems use. */
+  readonly organiser: Organiser;
 
   constructor(
-    private readonly ctx: Pick<Context, 'db' | 'lines' | 'log'>,
+    private readonly ctx: Pick<Context, 'db' | 'lines' | 'log' | 'config'>,
     /** Signs what buyers and organisers verify; its public key is served at /.well-known/jwks.json. */
     readonly signer: Signer,
   ) {
@@ -109,6 +118,7 @@ export class Sale {
     this.ticketTypes = new TicketTypeCache(ctx.db);
     this.challenges = new JoinChallenges(ctx.lines.redis, ctx.lines.keys.spentChallenge, signer.deriveSecret('boxoffice altcha v1'));
     this.entrySecret = signer.deriveSecret(ENTRY_ID_PURPOSE);
+    this.organiser = new Organiser(ctx, signer);
   }
 
   /** The process's sale service, with the deployment's signing key. */
@@ -210,11 +220,20 @@ export class Sale {
     const fromRecord = line && recordReport(ticketTypeId, line.record);
     if (fromRecord) return { report: fromRecord };
     // A hold that ended or ran out, or a line whose keys are gone after its sale (retention).
-    const departed = await findDeparture(this.ctx.db, token);
+    const report = await this.departureReport(this.ctx.db, token);
+    return report && { report };
+  }
+
+  /**
+   * What PostgreSQL says of a token that left its line: its hold, or how it left without one (a
+   * cancel in line wins over a hold a batch granted meanwhile). Undefined while it is in line.
+   */
+  private async departureReport(q: Queryable, token: string): Promise<StatusReport | undefined> {
+    const departed = await findDeparture(q, token);
     if (!departed) return undefined;
-    if ('hold' in departed) return { report: holdReport(departed.hold) };
+    if ('hold' in departed) return holdReport(departed.hold);
     const { exit } = departed;
-    return { report: { status: exit.outcome, ticket_type_id: exit.ticket_type_id, quantity: exit.quantity } };
+    return { status: exit.outcome, ticket_type_id: exit.ticket_type_id, quantity: exit.quantity };
   }
 
   /** A buyer in the pre-queue: when the draw places them, and how to check it. */
@@ -239,17 +258,62 @@ export class Sale {
    * told 503, or failed to reach Redis.
    */
   async confirm(token: string): Promise<Confirmation> {
-    const hold = await confirmHold(this.ctx.db, token);
-    if (hold?.status !== 'confirmed') {
-      // Why not, as the buyer sees it: still in line, ran out, or cancelled in line (a hold a
-      // batch granted meanwhile is not theirs to confirm).
-      const report = await this.status(token);
-      throw report ? notAHold(report.status) : tokenNotFound();
+    const rule = await this.ticketTypes.get(tokenTicketType(token));
+    if (rule?.confirm_by === 'organiser') throw apiKeyRequired();
+    return this.confirmed(token, await this.confirmOutcome(this.ctx.db, token));
+  }
+
+  /**
+   * The organiser's server confirms after payment, with its API key (scoped to one event) and an
+   * Idempotency-Key: the first answer to a key is kept in the confirm's own transaction, so a
+   * replay gets it whatever happened since (a booking, or a 409 that says to refund); the same key
+   * with another token is refused. Works for buyer-confirmed ticket types of the event too.
+   */
+  async confirmForOrganiser(apiKey: string, idempotencyKey: string, token: string): Promise<Confirmation> {
+    const key = await this.organiser.apiKey(apiKey);
+    const rule = await this.ticketTypes.get(tokenTicketType(token));
+    if (!rule) throw tokenNotFound();
+    if (rule.event_id !== key.event_id) throw wrongEvent();
+    const requestHash = createHash('sha256').update(token).digest();
+    const outcome = await this.ctx.db.withTransaction(async (client) => {
+      const first = await claimIdempotencyKey<Confirmation>(client, key.id, idempotencyKey, requestHash);
+      if (first && !first.requestHash.equals(requestHash)) throw idempotencyKeyReused();
+      if (first) return first.outcome;
+      const fresh = await this.confirmOutcome(client, token);
+      await storeOutcome(client, key.id, idempotencyKey, fresh);
+      return fresh;
+    });
+    return this.confirmed(token, outcome);
+  }
+
+  /** Confirms on `q` (the pool, or an organiser's transaction): the booking, or why there is none, as data. */
+  private async confirmOutcome(q: Queryable, token: string): Promise<ConfirmOutcome<Confirmation>> {
+    const hold = await confirmHold(q, token, this.ctx.db.deadline());
+    if (hold?.status === 'confirmed') {
+      return { ok: { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity } };
     }
-    await this.ctx.lines.endHolds(hold.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
-      this.ctx.log.warn({ err: err.message, ticketTypeId: hold.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
+    // Why not: from PostgreSQL once the token left the line (ran out, or cancelled in line: a hold
+    // a batch granted meanwhile is not theirs to confirm), else from the line (still waiting, sold
+    // out, unknown). Still live: the statement ran past its deadline and changed nothing; the
+    // caller is told 503.
+    const report = hold ? await this.departureReport(q, token) : await this.status(token);
+    if (report?.status === 'reserved') throw unavailable('PostgreSQL');
+    const { code, message } = report ? notAHold(report.status) : tokenNotFound();
+    return { error: { code, message } };
+  }
+
+  /**
+   * A confirm's outcome as its caller sees it: an error is thrown; a booking is told to Redis
+   * afterwards (again, for a repeat: the first may have committed after its caller had been told
+   * 503, or failed to reach Redis), so a Redis failure costs a stale record, not the booking.
+   */
+  private async confirmed(token: string, outcome: ConfirmOutcome<Confirmation>): Promise<Confirmation> {
+    if ('error' in outcome) throw new SaleError(outcome.error.code as SaleErrorCode, outcome.error.message);
+    const booked = outcome.ok;
+    await this.ctx.lines.endHolds(booked.ticket_type_id, 'confirmed', [token]).catch((err: Error) =>
+      this.ctx.log.warn({ err: err.message, ticketTypeId: booked.ticket_type_id }, 'confirmed; its Redis record shows the hold until it would have ended'),
     );
-    return { booking_id: hold.booking_id!, ticket_type_id: hold.ticket_type_id, quantity: hold.quantity };
+    return booked;
   }
 
   /**
@@ -302,16 +366,32 @@ export class Sale {
     return event;
   }
 
+  /** An event priced in its own currency, or in DEFAULT_CURRENCY. */
   createEvent(event: NewEvent): Promise<Event> {
-    return createEvent(this.ctx.db, event);
+    const currency = event.currency ?? this.ctx.config.DEFAULT_CURRENCY;
+    if (!isCurrency(currency)) throw unknownCurrency(currency);
+    return createEvent(this.ctx.db, { ...event, currency });
   }
 
-  /** A new ticket type of an event, its whole capacity available at once (or from its scheduled opening). */
+  /**
+   * A new ticket type of an event, its whole capacity available at once (or from its scheduled
+   * opening), its price written in the minor units of the event's currency. A sale on at once has
+   * its sale.opened event in the same transaction; a scheduled one gets it when it opens.
+   */
   async addTicketType(eventId: number, ticketType: NewTicketType): Promise<TicketType> {
     const { prequeue_opens_at: p = null, sale_starts_at: s = null, sale_ends_at: e = null } = ticketType;
     const problem = scheduleProblem(saleTimes({ prequeue_opens_at: p, sale_starts_at: s, sale_ends_at: e, closed: false }));
     if (problem) throw invalidSchedule(problem);
-    const created = await createTicketType(this.ctx.db, eventId, ticketType);
+    const currency = await eventCurrency(this.ctx.db, eventId);
+    if (!currency) throw eventNotFound(eventId);
+    const price = normalizePrice(ticketType.price, currency);
+    if (price === undefined) throw invalidPrice(ticketType.price, currency, minorUnits(currency));
+    if (ticketType.confirm_by === 'organiser' && !ticketType.checkout_url) throw checkoutUrlRequired();
+    const created = await this.ctx.db.withTransaction(async (client) => {
+      const made = await createTicketType(client, eventId, { ...ticketType, price });
+      if (made?.state === 'on_sale') await recordSaleEvents(client, 'sale.opened', [{ ticketTypeId: made.id, reason: 'created' }]);
+      return made;
+    });
     if (!created) throw eventNotFound(eventId);
     return created;
   }
@@ -342,7 +422,7 @@ export class Sale {
       if (problem) throw invalidSchedule(problem);
       await updateLifecycle(client, id, change, locked.hasSecret);
       if (change.capacity !== undefined && !(await changeCapacity(client, id, change.capacity))) throw capacityInUse(locked.sold);
-      if (change.close) await closeSale(client, id);
+      if (change.close) await closeSale(client, id, 'closed_early');
       return (await lockSale(client, id))!.ticketType;
     });
     this.ticketTypes.forget(id);

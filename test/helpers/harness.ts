@@ -84,7 +84,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
       return engine;
     },
     async ticketType(capacity, maxPerOrder = 4) {
-      const event = await createEvent(ctx.db, { name: 'Test event', starts_at: new Date().toISOString() });
+      const event = await createEvent(ctx.db, { name: 'Test event', currency: config.DEFAULT_CURRENCY, starts_at: new Date().toISOString() });
       const tt = await createTicketType(ctx.db, event.id, { name: 'Test', price: '10.00', capacity, max_per_order: maxPerOrder });
       return tt!.id;
     },

@@ -30,6 +30,7 @@ describe('events and admin API', () => {
       id: tt.json().id, name: 'Standing', price: '25.50', capacity: 100, quantity_available: 100, max_per_order: 2,
       // No schedule: on sale from its creation, as before issue 13.
       prequeue_opens_at: null, sale_starts_at: null, sale_ends_at: null, state: 'on_sale', draw_commitment: null, join_challenge: false,
+      currency: 'EUR', confirm_by: 'buyer', checkout_url: null,
     });
 
     const list = await app.inject('/events');

@@ -37,6 +37,18 @@ describe('benchmarks at smoke sizes', () => {
     assert.equal(rows[0]!.measure.startsWith('holds/s'), true);
   });
 
+  test('bench.drain-with-a-webhook-subscriber-writes-one-event-per-hold-in-the-same-statements', async () => {
+    const without = (await drain.run(env, drain.smoke, silentProgress)).data.runs[0]!;
+    const { data } = await drain.run(env, { ...drain.smoke, webhook: true }, silentProgress);
+    const [run] = data.runs;
+    assert.ok(run);
+    assert.equal(without.eventsPerHold, 0, 'nothing is written for nobody');
+    assert.equal(run.eventsPerHold, 1, 'one hold.granted per hold');
+    assert.ok(run.sqlPerBatch < 8, `the events cost no statement of their own: ${run.sqlPerBatch} per batch`);
+    console.log(`# drain smoke (${drain.smoke.buyers} buyers): ${Math.round(without.holdsPerSecond)} holds/s without a subscriber, `
+      + `${Math.round(run.holdsPerSecond)} holds/s with one`);
+  });
+
   test('bench.join-measures-the-route-beside-a-bare-fastify-route', async () => {
     const { data } = await join.run(env, join.smoke, silentProgress);
     const [run] = data.runs;

@@ -25,6 +25,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   403: 'admin_disabled: the server has no ADMIN_TOKEN; challenge_required or challenge_failed on a join: solve error.challenge.',
   404: 'Unknown id or token.',
   409: 'Conflicts with the current state (reservation_expired, not_reserved, ...); the code says which.',
+  422: 'idempotency_key_reused: this Idempotency-Key was first used for another request.',
   429: 'rate_limited: too many requests; see Retry-After.',
   503: 'service_unavailable (PostgreSQL or Redis is down or not answering) or overloaded (this server is full); retry after Retry-After.',
 };
@@ -37,3 +38,8 @@ export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,
 export const Token = Type.String({ pattern: TOKEN_PATTERN, description: 'The secret queue token from POST /queue/join.' });
 export const TokenBody = Type.Object({ token: Token }, { additionalProperties: false });
 export const TokenQuery = Type.Object({ token: Token }, { additionalProperties: false });
+
+/** A page's position: the id after (or before) which the next page starts, from next_cursor. */
+export const Cursor = Type.String({ pattern: '^[0-9]{1,15}$', description: 'next_cursor of the previous page.' });
+export const PageLimit = Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: 'Items per page: default 100, at most 1000.' });
+export const pageLimit = (limit?: string) => Math.min(1_000, Number(limit ?? 100));

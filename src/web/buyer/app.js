@@ -1,7 +1,9 @@
 // The buyer's page: pick tickets, join the line (or a sale's pre-queue before its opening), watch
-// it move (GET /queue/stream pushes every change), confirm the hold before it runs out. The buyer's
-// name and current place in line are kept in localStorage, so a reload resumes where the buyer was.
-import { $, el, requestJson } from '/shared/page.js';
+// it move (GET /queue/stream pushes every change), confirm the hold before it runs out, or, where
+// the organiser confirms after payment, go on to their checkout with a signed pass. The buyer's
+// name and current place in line are kept in localStorage, so a reload (or the way back from the
+// checkout) resumes where the buyer was.
+import { $, el, formatPrice, requestJson } from '/shared/page.js';
 
 const USER_KEY = 'boxoffice.user';
 const PLACE_KEY = 'boxoffice.place';
@@ -17,7 +19,7 @@ const EXPIRY_CHECK_MS = 4_000;
 const lineView = $('#view-line');
 
 let user = localStorage.getItem(USER_KEY);
-/** { token, ticketTypeId, quantity, label } of the line the buyer is in, or null. */
+/** { token, ticketTypeId, quantity, label, confirmBy } of the line the buyer is in, or null. */
 let place = JSON.parse(localStorage.getItem(PLACE_KEY) ?? 'null');
 let view;
 let stream;
@@ -168,10 +170,11 @@ function renderTicketType(event, t) {
   const widget = t.join_challenge ? challengeWidget(t.id, form) : undefined;
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    void join({ ticketTypeId: t.id, quantity: Number(select.value), label: `${event.name} · ${t.name}` }, button, widget);
+    const label = `${event.name} · ${t.name} · ${formatPrice(t.price, t.currency)} each`;
+    void join({ ticketTypeId: t.id, quantity: Number(select.value), label, confirmBy: t.confirm_by }, button, widget);
   });
   const item = el('li', { className: 'ticket-type' },
-    el('div', { className: 'tt-head' }, el('span', { textContent: t.name }), el('span', { textContent: t.price })),
+    el('div', { className: 'tt-head' }, el('span', { textContent: t.name }), el('span', { className: 'price', textContent: formatPrice(t.price, t.currency) })),
     el('p', { className: 'availability small' }), form);
   item.dataset.id = String(t.id);
   showSaleState(item, t);
@@ -294,7 +297,10 @@ function update(next) {
     lineView.querySelector(`[data-state="${next.status}"] h1`).focus();
     announce(ANNOUNCEMENTS[next.status](next));
     stopCountdown();
-    if (next.status === 'reserved') startCountdown(next.expires_at);
+    if (next.status === 'reserved') {
+      showDecision();
+      startCountdown(next.expires_at);
+    }
     if (next.status === 'prequeue') startOpeningCountdown(next.sale_starts_at);
   }
   if (next.status === 'prequeue') renderPrequeue(next);
@@ -419,18 +425,29 @@ async function checkStatus() {
   }
 }
 
+/** The held buyer's next step: confirm here, or pay at the organiser's checkout, who confirms. */
+function showDecision() {
+  const byOrganiser = place?.confirmBy === 'organiser';
+  const reserved = lineView.querySelector('[data-state="reserved"]');
+  reserved.querySelector('[data-action="confirm"]').hidden = byOrganiser;
+  reserved.querySelector('[data-action="checkout"]').hidden = !byOrganiser;
+  $('#reserved-text').textContent = byOrganiser
+    ? 'Pay at the organiser\'s checkout before the time runs out, or they go to the next person in line.'
+    : 'Confirm before the time runs out, or they go to the next person in line.';
+}
+
 // ---- the hold's countdown, from the server's expires_at
 
 function startCountdown(expiresAt) {
   const end = Date.parse(expiresAt);
-  const confirmButton = lineView.querySelector('[data-state="reserved"] [data-action="confirm"]');
+  const decisions = lineView.querySelectorAll('[data-state="reserved"] [data-action="confirm"], [data-state="reserved"] [data-action="checkout"]');
   const tick = () => {
     const left = end - (Date.now() + clockSkew);
     const seconds = Math.max(0, Math.ceil(left / 1000));
     $('#countdown').textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
     $('.countdown').classList.toggle('urgent', seconds <= 30);
     $('#times-up').hidden = left > 0;
-    confirmButton.disabled = left <= 0;
+    for (const button of decisions) button.disabled = left <= 0;
     if (left <= 0 && !expiryCheck) expiryCheck = setTimeout(checkStatus, EXPIRY_CHECK_MS);
   };
   tick();
@@ -455,9 +472,26 @@ const actions = {
       update({ status: 'confirmed', ticket_type_id: booked.ticket_type_id, quantity: booked.quantity, booking_id: booked.booking_id });
     } catch (err) {
       if (err.status === 409) await checkStatus();
-      else notify(err.message);
+      else if (err.code === 'api_key_required') {
+        // The organiser confirms this ticket type (a place saved before the page knew): go to checkout.
+        savePlace({ ...place, confirmBy: 'organiser' });
+        showDecision();
+      } else notify(err.message);
     } finally {
       button.disabled = false;
+    }
+  },
+  async checkout(button) {
+    button.disabled = true;
+    notify('');
+    try {
+      // The pass carries the token to the organiser's server, which confirms once the buyer has paid.
+      const { checkout_url: url } = await api('POST', '/reservation/checkout', { token: place.token });
+      window.location.assign(url);
+    } catch (err) {
+      button.disabled = false;
+      if (err.status === 409) await checkStatus();
+      else notify(err.message);
     }
   },
   async cancel(button) {
@@ -474,7 +508,7 @@ const actions = {
     }
   },
   async rejoin(button) {
-    await join({ ticketTypeId: place.ticketTypeId, quantity: place.quantity, label: place.label }, button);
+    await join({ ticketTypeId: place.ticketTypeId, quantity: place.quantity, label: place.label, confirmBy: place.confirmBy }, button);
   },
   async home() {
     savePlace(null);

@@ -38,3 +38,18 @@ export function el(tag, props = {}, ...children) {
   node.append(...children);
   return node;
 }
+
+/**
+ * A price as people read it, in the viewer's locale: "€49.00", "¥5,000". The server writes the
+ * decimal string with exactly its currency's ISO 4217 minor units, so those digits are shown
+ * (the browser's own data gives some currencies the digits of their cash instead).
+ */
+export function formatPrice(price, currency) {
+  const digits = price.includes('.') ? price.length - price.indexOf('.') - 1 : 0;
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits })
+      .format(Number(price));
+  } catch {
+    return `${price} ${currency}`;
+  }
+}

@@ -1,0 +1,149 @@
+// Who bought (issue 14): an event's bookings as JSON pages that follow a cursor, and as CSV
+// streamed from a PostgreSQL cursor: 100,000 bookings pass through a real server process whose
+// memory is read from /proc while it streams them to a slow reader.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parse } from 'csv-parse/sync';
+import { assertStockInvariants } from '../../support/invariants.ts';
+import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+import { ADMIN, post } from '../helpers/sale.ts';
+
+type App = Awaited<ReturnType<Harness['app']>>;
+
+/** An event with `count` confirmed single-ticket bookings, written straight to the tables (I1 holds). */
+async function seedBookings(h: Harness, count: number, currency: string, price: string, userId = "'buyer-' || g || '@example.com'") {
+  const { rows } = await h.ctx.db.query<{ event_id: number; ticket_type_id: number }>(
+    `WITH e AS (INSERT INTO events (name, starts_at, currency) VALUES ('Arena night', now() + interval '1 day', $2) RETURNING id),
+     t AS (INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order)
+           SELECT id, 'Arena', $3::numeric, $1, 0, 1 FROM e RETURNING id, event_id),
+     r AS (INSERT INTO reservations (token, ticket_type_id, user_id, quantity, status, expires_at, confirmed_at)
+           SELECT 'seed' || g || '-' || t.id, t.id, ${userId}, 1, 'confirmed', now() + interval '2 minutes', now()
+           FROM t, generate_series(1, $1) g RETURNING id),
+     b AS (INSERT INTO ticket_bookings (reservation_id) SELECT id FROM r)
+     SELECT t.event_id, t.id AS ticket_type_id FROM t`,
+    [count, currency, price],
+  );
+  return rows[0]!;
+}
+
+/** Resident set size and its peak so far of a process, in bytes (Linux). */
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+describe('bookings export', () => {
+  let h: Harness;
+  let app: App;
+  before(async () => {
+    h = await createHarness();
+    app = await h.app();
+  });
+  after(async () => {
+    await killAll();
+    await h.close();
+  });
+
+  test('bookings.json-pages-follow-the-cursor', async () => {
+    const { event_id: eventId, ticket_type_id: ticketTypeId } = await seedBookings(h, 25, 'EUR', '49.5');
+    const seen: { booking_id: number }[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: Awaited<ReturnType<App['inject']>> = await app.inject({ url: `/admin/events/${eventId}/bookings?limit=10${cursor ? `&after=${cursor}` : ''}`, headers: ADMIN });
+      assert.equal(res.statusCode, 200, res.body);
+      seen.push(...res.json().bookings);
+      cursor = res.json().next_cursor;
+      pages++;
+    } while (cursor);
+    assert.equal(pages, 3);
+    assert.equal(seen.length, 25);
+    assert.deepEqual(seen.map((b) => b.booking_id), [...seen.map((b) => b.booking_id)].sort((a, b) => a - b), 'in booking order');
+    assert.deepEqual(Object.keys(seen[0]!).sort(),
+      ['booking_id', 'confirmed_at', 'currency', 'hold_id', 'quantity', 'ticket_type', 'ticket_type_id', 'unit_price', 'user_id']);
+    assert.deepEqual({ ...seen[0], booking_id: 0, hold_id: 0, confirmed_at: '' }, {
+      booking_id: 0, hold_id: 0, ticket_type_id: ticketTypeId, ticket_type: 'Arena', user_id: 'buyer-1@example.com', quantity: 1,
+      unit_price: '49.5', currency: 'EUR', confirmed_at: '',
+    });
+    assert.equal((await app.inject({ url: '/admin/events/999999/bookings', headers: ADMIN })).statusCode, 404);
+    assert.equal((await app.inject({ url: `/admin/events/${eventId}/bookings?after=-1`, headers: ADMIN })).statusCode, 400);
+    assert.equal((await app.inject({ url: `/admin/events/${eventId}/bookings?limit=0`, headers: ADMIN })).statusCode, 400);
+    assert.equal((await app.inject({ url: `/admin/events/${eventId}/bookings` })).statusCode, 401);
+  });
+
+  test('bookings.csv-has-a-header-the-currency-and-no-formulas', async () => {
+    // The user ids begin with =, as a formula would: a spreadsheet must not run them.
+    const { event_id: eventId } = await seedBookings(h, 3, 'JPY', '5000', `'=HYPERLINK(' || g || ')'`);
+    const res = await app.inject({ url: `/admin/events/${eventId}/bookings.csv`, headers: ADMIN });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /^text\/csv/);
+    assert.match(res.headers['content-disposition'] as string, new RegExp(`attachment; filename="event-${eventId}-bookings.csv"`));
+    const records = parse(res.body, { columns: true }) as Record<string, string>[];
+    assert.equal(records.length, 3);
+    assert.deepEqual(Object.keys(records[0]!),
+      ['booking_id', 'hold_id', 'ticket_type_id', 'ticket_type', 'user_id', 'quantity', 'unit_price', 'currency', 'confirmed_at']);
+    assert.equal(records[0]!.user_id, "'=HYPERLINK(1)");
+    assert.equal(records[0]!.unit_price, '5000');
+    assert.equal(records[0]!.currency, 'JPY');
+    assert.ok(!Number.isNaN(Date.parse(records[0]!.confirmed_at!)));
+    assert.equal((await app.inject({ url: '/admin/events/999999/bookings.csv', headers: ADMIN })).statusCode, 404);
+  });
+
+  test('bookings.csv-of-100000-streams-in-bounded-memory', async () => {
+    const { event_id: eventId } = await seedBookings(h, 100_000, 'EUR', '49.00');
+    const server = await startBoxoffice({ role: 'api', env: { ...configEnv(h.config), LOG_LEVEL: 'warn' } });
+    const get = (path: string, onChunk: (chunk: Buffer) => Promise<void> | void) => new Promise<number>((resolve, reject) => {
+      http.get(`${server.url}${path}`, { headers: ADMIN }, (res) => {
+        assert.equal(res.statusCode, 200);
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          const wait = onChunk(chunk);
+          if (wait) {
+            res.pause();
+            void wait.then(() => res.resume());
+          }
+        });
+        res.on('end', () => resolve(bytes));
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    // A first, small export warms the route up (modules, JIT) before the baseline is read.
+    await get(`/admin/events/${eventId}/bookings?limit=1000`, () => undefined);
+    await get(`/admin/events/${eventId}/bookings.csv`, () => undefined);
+    await delay(200);
+    const baseline = memory(server.pid);
+
+    let lines = 0;
+    let peakRss = baseline.rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, memory(server.pid).rss)), 10);
+    let unpaused = 0;
+    const started = performance.now();
+    const bytes = await get(`/admin/events/${eventId}/bookings.csv`, (chunk) => {
+      for (const b of chunk) if (b === 10) lines++;
+      // A slow reader, 20 ms of pause per 256 kB: the server must wait for it rather than read ahead into memory.
+      unpaused += chunk.length;
+      if (unpaused < 256 * 1024) return undefined;
+      unpaused = 0;
+      return delay(20);
+    });
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const end = memory(server.pid);
+    const growth = Math.max(peakRss, end.peak > baseline.peak ? end.peak : 0) - baseline.rss;
+    console.log(`# 100,000 bookings: ${(bytes / 1e6).toFixed(1)} MB of CSV in ${seconds.toFixed(1)} s; server RSS ${(baseline.rss / 1e6).toFixed(0)} MB `
+      + `before, peak growth ${(growth / 1e6).toFixed(1)} MB`);
+    assert.equal(lines, 100_001, 'a header and every booking');
+    // Read whole, the rows would take several times the CSV's size in the server's heap; streamed,
+    // what the server holds is a few pages and the allocator's slack (RSS moves with garbage
+    // collection, so the bound is twice the file, not the file).
+    assert.ok(growth < 2 * bytes, `the server grew ${(growth / 1e6).toFixed(1)} MB while streaming ${(bytes / 1e6).toFixed(1)} MB`);
+    await server.stop();
+    await assertStockInvariants(h.ctx.db);
+  });
+});
