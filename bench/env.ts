@@ -10,7 +10,6 @@ import { loadConfig, parseConfig, type Config } from '../src/config.ts';
 import { createContext, type Context } from '../src/context.ts';
 import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
-import { newToken } from '../src/domain/token.ts';
 import { startBoxoffice, type Role } from '../support/processes.ts';
 import type { ProbeCounters } from './probe.ts';
 
@@ -172,13 +171,12 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
       const tokens: string[] = [];
       const CHUNK = 2_000; // in flight at once: auto-pipelined into a few round trips
       for (let i = 0; i < count; i += CHUNK) {
-        const joins: Promise<unknown>[] = [];
-        for (let j = i; j < Math.min(count, i + CHUNK); j++) {
-          const token = newToken(ticketTypeId);
-          tokens.push(token);
-          joins.push(ctx.lines.join(ticketTypeId, { token, userId: `fill-${ticketTypeId}-${j}`, quantity: 1 }));
+        const joins = Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) =>
+          ctx.lines.join(ticketTypeId, { userId: `fill-${ticketTypeId}-${i + j}`, quantity: 1 }));
+        for (const joined of await Promise.all(joins)) {
+          if (joined.kind !== 'joined') throw new Error(`fill: join answered ${joined.kind}`);
+          tokens.push(joined.token);
         }
-        await Promise.all(joins);
         onProgress?.(tokens.length);
       }
       return tokens;
@@ -198,18 +196,21 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
     async lineBytes(ticketTypeId) {
       const byKey: Record<string, number> = {};
       let total = 0;
-      for (const [name, key] of Object.entries(ctx.keys.line(ticketTypeId))) {
+      const k = ctx.keys.line(ticketTypeId);
+      for (const key of k.all()) {
         const bytes = Number((await ctx.redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
-        if (bytes) byKey[name] = bytes;
+        // The buckets as one figure: their records and user entries.
+        const name = key.includes(':b:') ? 'buckets' : key.slice(k.queue.length + 1) || 'queue';
+        if (bytes) byKey[name] = (byKey[name] ?? 0) + bytes;
         total += bytes;
       }
       return { total, byKey };
     },
     async dropLine(ticketTypeId) {
-      await ctx.redis.unlink(...Object.values(ctx.keys.line(ticketTypeId)));
+      await ctx.redis.unlink(...ctx.keys.line(ticketTypeId).all());
     },
     async dropTicketType(ticketTypeId) {
-      await ctx.redis.unlink(...Object.values(ctx.keys.line(ticketTypeId)));
+      await ctx.redis.unlink(...ctx.keys.line(ticketTypeId).all());
       await ctx.db.query(
         `WITH gone AS (DELETE FROM reservations WHERE ticket_type_id = $1 RETURNING id)
          DELETE FROM ticket_bookings b USING gone WHERE b.reservation_id = gone.id`,

@@ -14,6 +14,7 @@ import { createEvent, createTicketType } from '../src/db/catalog.ts';
 import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import type { TokenRecord } from '../src/domain/record.ts';
 import { FINAL_STATUSES, type Status } from '../src/domain/status.ts';
+import { TOKEN_PATTERN } from '../src/domain/token.ts';
 import { assertLineInvariants, assertStockInvariants, readLine } from '../support/invariants.ts';
 import { configEnv, startBoxoffice, type BoxofficeProcess } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
@@ -57,7 +58,7 @@ type TicketType = { id: number; capacity: number; maxPerOrder: number };
 
 const TTL_SECONDS = 3;
 const SETTLE_MS = 90_000;
-const TOKEN_IN_TEXT = /[A-Za-z0-9_-]{22}\.[1-9][0-9]*/g;
+const TOKEN_IN_TEXT = /[A-Za-z0-9_-]{22}\.[1-9][0-9]*\.[0-9]+/g;
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! : 0);
@@ -418,7 +419,7 @@ async function checkInvariants(world: World, tally: Tally, status: StatusOf): Pr
   checkAcknowledged(tally, expected, holds);
   await checkStatusRoute(tally, expected, status);
   // I5: tokens are 128 random bits, base64url, unique.
-  const bad = [...tally.tokens.keys()].filter((t) => !/^[A-Za-z0-9_-]{22}\.[1-9][0-9]*$/.test(t) || Buffer.from(t.slice(0, 22), 'base64url').length !== 16);
+  const bad = [...tally.tokens.keys()].filter((t) => !new RegExp(TOKEN_PATTERN).test(t) || Buffer.from(t.slice(0, 22), 'base64url').length !== 16);
   if (bad.length) violations.push(`I5: ${bad.length} malformed tokens`);
 }
 

@@ -20,6 +20,7 @@ const log = createLogger(config);
 const applied = await migrateDatabase(config.DATABASE_URL, log);
 if (applied.length) log.info({ applied }, 'migrations applied');
 const ctx = createContext(config, log);
+for (const problem of await ctx.lines.encodingProblems()) log.warn(problem);
 
 const sale = await Sale.open(ctx);
 // One registry for the process: /metrics shows the engine's batches and sweeps beside the HTTP figures.

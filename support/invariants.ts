@@ -51,19 +51,14 @@ export interface LineSnapshot {
   holds: { id: number; token: string; quantity: number; status: string; expires_at: Date }[];
 }
 
-/** Everything Redis and PostgreSQL know about one line, read for checks (HGETALL and LRANGE: tests only). */
+/** Everything Redis and PostgreSQL know about one line, read for checks (tests and the soak only). */
 export async function readLine(ctx: Context, ticketTypeId: number): Promise<LineSnapshot> {
-  const k = ctx.keys.line(ticketTypeId);
-  // One MULTI: a processor may move a batch between `queue` and `processing` at any time.
-  const [raw, queue, processing, served] = await execPipeline(
-    ctx.redis.multi().hgetall(k.tokens).lrange(k.queue, 0, -1).lrange(k.processing, 0, -1).get(k.served),
-  ) as [Record<string, string>, string[], string[], string | null];
+  const line = await ctx.lines.snapshot(ticketTypeId);
   const { rows } = await ctx.db.query<LineSnapshot['holds'][number]>(
     'SELECT id, token, quantity, status, expires_at FROM reservations WHERE ticket_type_id = $1 ORDER BY id',
     [ticketTypeId],
   );
-  const records = new Map(Object.entries(raw).map(([token, rec]) => [token, parseRecord(rec)]));
-  return { records, queue, processing, served: Number(served ?? 0), holds: rows };
+  return { ...line, holds: rows };
 }
 
 /** A line's counters and lengths in one atomic read: a batch moves between `queue` and `processing`. */

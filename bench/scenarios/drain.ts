@@ -162,7 +162,7 @@ async function pgInsertCeiling(env: BenchEnv, rows: number, label: string, progr
   for (let i = 0; i < rows; i += batch) {
     const n = Math.min(batch, rows - i);
     batches.push([
-      Array.from({ length: n }, () => newToken(id)),
+      Array.from({ length: n }, (_, j) => newToken(id, `ceiling-${i + j}`)),
       Array.from({ length: n }, (_, j) => `ceiling-${i + j}`),
       new Array<number>(n).fill(1),
     ]);
@@ -198,7 +198,7 @@ async function redisWritesCeiling(env: BenchEnv, buyers: number, label: string, 
       const taken = await lines.take(id, owner, env.options.batchSize, 600_000);
       if (taken.kind !== 'batch') break;
       // As the processor does, less PostgreSQL.
-      await lines.settle(id, epoch, { granted: taken.candidates, soldOut: [], waiting: [], expiresAt: new Date(Date.now() + TTL_MS) });
+      await lines.settle(id, epoch, { granted: taken.candidates, soldOut: [], waiting: [], expiresAt: new Date(Date.now() + TTL_MS), dropped: taken.dropped });
     }
     const served = Number(await redis.get(keys.line(id).served));
     if (served !== buyers) throw new Error(`${label}: served ${served}, expected ${buyers}`);

@@ -11,7 +11,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { createEvent, createTicketType } from '../../src/db/catalog.ts';
 import { Redis } from 'ioredis';
-import { newToken } from '../../src/domain/token.ts';
 import { waitFor } from '../../support/wait.ts';
 import { defineScenario } from '../lib/report.ts';
 import { epochMs, fmt, round } from '../lib/stats.ts';
@@ -44,7 +43,7 @@ export const draw = defineScenario({
     const fillStarted = epochMs();
     for (let i = 0; i < o.entries; i += FILL_CHUNK) {
       await Promise.all(Array.from({ length: Math.min(FILL_CHUNK, o.entries - i) }, (_, j) =>
-        ctx.lines.join(tt, { token: newToken(tt), userId: `entry-${i + j}`, quantity: 1, prequeueUntilMs: farAway })));
+        ctx.lines.join(tt, { userId: `entry-${i + j}`, quantity: 1, prequeueUntilMs: farAway })));
       progress.update(`draw: filling the pre-queue ${fmt(i + FILL_CHUNK)}/${fmt(o.entries)}`);
     }
     const fillSeconds = (epochMs() - fillStarted) / 1000;

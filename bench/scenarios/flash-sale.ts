@@ -63,8 +63,8 @@ export const flashSale = defineScenario({
       );
       const stock = rows[0]!;
       const oversold = Math.max(0, stock.held - stock.capacity) + (stock.available + stock.held !== stock.capacity ? 1 : 0);
-      const records = stock.tokens.length ? await redis.hmget(k.tokens, ...stock.tokens) : [];
-      const outOfOrder = records.filter((r) => !r || Number(r.split('|')[0]) > o.tickets).length;
+      const records = await env.ctx.lines.records(id, stock.tokens);
+      const outOfOrder = stock.tokens.filter((t) => (records.get(t)?.seq ?? Infinity) > o.tickets).length;
 
       const allHeldSeconds = (allHeldAt - joins.firstSentAt) / 1000;
       const joinSeconds = (joins.lastRepliedAt - joins.firstSentAt) / 1000;

@@ -79,9 +79,11 @@ export const status = defineScenario({
           beside: `${fmt(m(0, (r) => r.p50))} / ${fmt(m(0, (r) => r.p99))} with ${fmt(o.short)}`,
         },
         {
-          measure: `Redis bytes per waiting buyer (${fmt(o.long)} in line, no worker)`,
+          measure: `Redis bytes per waiting buyer (${fmt(o.long)} in line, INFO used_memory delta)`,
           value: fmt(bytesPerWaiting),
           beside: `line keys by MEMORY USAGE: ${fmt(lineBytesPerWaiting)}`,
+          target: '<= 128',
+          met: bytesPerWaiting <= 128,
         },
         { measure: 'status answers other than 2xx', value: fmt(failed) },
       ],

@@ -2,7 +2,7 @@
 // processor that holds the line's lease when `take` says the pre-queue waits: nobody is admitted
 // before every entry is in line. The draw is a function of the committed secret and the sealed
 // entries, so whoever holds the lease after a crash computes the same order and resumes from the
-// count Redis has placed; each chunk is fenced by the lease and that count (place-5.lua).
+// count Redis has placed; each chunk is fenced by the lease and that count (place-n.lua).
 import type { Context } from '../context.ts';
 import { drawRecorded, drawSecret, markDrawPlaced, recordDraw } from '../db/onsale.ts';
 import { draw, entryId } from '../domain/draw.ts';

@@ -191,8 +191,13 @@ export class Processor {
           continue;
         }
         if (taken.kind === 'empty') return 'empty'; // the take cleared the line's flag: the next join wakes us
-        if (!taken.candidates.length) continue; // the whole batch had cancelled
-        const outcome = await this.admit(ticketTypeId, epoch, taken.candidates, taken.recovery);
+        if (!taken.candidates.length) {
+          // The whole batch had cancelled in line: nothing for PostgreSQL; they leave the line.
+          const nobody = { granted: [], soldOut: [], waiting: [], expiresAt: new Date(), dropped: taken.dropped };
+          if ((await lines.settle(ticketTypeId, epoch, nobody)).kind === 'fenced') return 'lease_lost';
+          continue;
+        }
+        const outcome = await this.admit(ticketTypeId, epoch, taken.candidates, taken.recovery, taken.dropped);
         if (outcome === 'fenced') {
           // PostgreSQL saw a newer epoch. While we still hold the lease nobody newer exists: Redis
           // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry.
@@ -214,7 +219,7 @@ export class Processor {
     }
   }
 
-  private async admit(ticketTypeId: number, epoch: number, candidates: Candidate[], recovery: boolean) {
+  private async admit(ticketTypeId: number, epoch: number, candidates: Candidate[], recovery: boolean, dropped: number) {
     const { db, lines, config, log } = this.ctx;
     const started = performance.now();
     const outcome = await db.withTransaction((client) =>
@@ -224,7 +229,7 @@ export class Processor {
       log.warn({ ticketTypeId, epoch }, 'batch fenced out: PostgreSQL has seen a newer processor epoch');
       return 'fenced' as const;
     }
-    const settled = await lines.settle(ticketTypeId, epoch, outcome);
+    const settled = await lines.settle(ticketTypeId, epoch, { ...outcome, dropped });
     if (settled.kind === 'fenced') {
       log.warn({ ticketTypeId, epoch }, 'batch not settled: a newer processor owns this line and replays it');
       return 'taken-over' as const;

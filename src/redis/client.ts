@@ -47,7 +47,8 @@ export interface RedisSettings {
 
 export interface Script {
   name: string;
-  numberOfKeys: number;
+  /** Undefined for a script whose keys vary (`name-n.lua`): the call then passes their count first. */
+  numberOfKeys?: number;
   lua: string;
 }
 
@@ -55,10 +56,10 @@ export interface Script {
 export function loadScripts(dir: URL = SCRIPTS_DIR): Script[] {
   const read = (file: string) => readFileSync(new URL(file, dir), 'utf8');
   return readdirSync(dir).filter((f) => f.endsWith('.lua')).map((file) => {
-    const [, name, keys] = /^([a-z][A-Za-z]*)-(\d+)\.lua$/.exec(file) ?? [];
-    if (!name) throw new Error(`src/redis/scripts/${file}: a script's name must be <camelCaseName>-<number of keys>.lua`);
+    const [, name, keys] = /^([a-z][A-Za-z]*)-(\d+|n)\.lua$/.exec(file) ?? [];
+    if (!name) throw new Error(`src/redis/scripts/${file}: a script's name must be <camelCaseName>-<number of keys, or n>.lua`);
     const lua = read(file).replace(INCLUDE, (_, include: string) => read(`includes/${include}.lua`));
-    return { name, numberOfKeys: Number(keys), lua };
+    return { name, numberOfKeys: keys === 'n' ? undefined : Number(keys), lua };
   });
 }
 

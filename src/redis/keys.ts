@@ -1,15 +1,27 @@
 // Every Redis key and channel name. Per ticket type keys and channels share the hash tag {<id>}, so
 // each Lua script touches one slot and each line's channels are sharded channels of that slot: the
 // layout works on Redis Cluster, where a line lives wholly on one shard.
+//
+// A line's buyers are spread over LINE_BUCKETS hashes (src/domain/token.ts) by their user id: each
+// holds, per buyer, the record `field -> seq|quantity|state|rest|user_id` (field and rest: the
+// token's secret cut after 8 characters) and the user entry `:user_id -> field` (a secret is
+// base64url and has no ':'). Small hashes keep Redis's compact listpack encoding, where one large
+// hash would pay about 100 bytes of hashtable per field.
+
+import { LINE_BUCKETS } from '../domain/token.ts';
 
 export interface LineKeys {
   queue: string;
   seq: string;
   served: string;
-  /** Every user who ever joined this line, to their latest token: a returning buyer's tickets are counted in PostgreSQL (per-user cap). */
-  users: string;
-  /** Every token's record, `seq|quantity|state|user_id` (src/domain/record.ts). */
-  tokens: string;
+  /**
+   * Bucket `n` of the line's records and user entries; every user who ever joined keeps their
+   * entry, to their latest token, so that a returning buyer's tickets are counted in PostgreSQL
+   * (per-user cap). The line's lists hold `field.bucket`.
+   */
+  bucket(n: number): string;
+  /** Every key the line may have (its channels apart), its buckets included. */
+  all(): string[];
   processing: string;
   /** Granted holds whose buyer had cancelled in line: revoked by a processor, which then removes them. */
   revoking: string;
@@ -44,22 +56,18 @@ export function createKeys(prefix: string): Keys {
   return {
     line(id) {
       const base = `${prefix}queue:{${id}}`;
+      const at = (name: string) => `${base}:${name}`;
+      const bucket = (n: number) => at(`b:${n}`);
+      const named = {
+        queue: base, seq: at('seq'), served: at('served'), processing: at('processing'), revoking: at('revoking'),
+        lease: at('lease'), epoch: at('epoch'), awake: at('awake'), purged: at('purged'), prequeue: at('prequeue'), draw: at('draw'),
+      };
       return {
-        queue: base,
-        seq: `${base}:seq`,
-        served: `${base}:served`,
-        users: `${base}:users`,
-        tokens: `${base}:tokens`,
-        processing: `${base}:processing`,
-        revoking: `${base}:revoking`,
-        lease: `${base}:lease`,
-        epoch: `${base}:epoch`,
-        awake: `${base}:awake`,
-        purged: `${base}:purged`,
-        events: `${base}:events`,
-        wake: `${base}:wake`,
-        prequeue: `${base}:prequeue`,
-        draw: `${base}:draw`,
+        ...named,
+        bucket,
+        all: () => [...Object.values(named), ...Array.from({ length: LINE_BUCKETS }, (_, n) => bucket(n))],
+        events: at('events'),
+        wake: at('wake'),
       };
     },
     rateLimit: `${prefix}rate-limit:`,

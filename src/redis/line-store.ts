@@ -1,17 +1,20 @@
 // The Redis side of every line, as typed operations: one wrapper per Lua script (the only place
 // that knows its KEYS order and the shape of its reply), plus the reads around them. The sale
-// service, the engine and the tests use this class; nobody else calls a script.
+// service, the engine and the tests use this class; nobody else calls a script. Outside this
+// class a buyer is their full token; inside, the line keeps the token's secret, cut into a field
+// and the record's rest, in the bucket the token names, and `field.bucket` in its lists
+// (src/redis/keys.ts).
 import { parseRecord, type Candidate, type TokenRecord } from '../domain/record.ts';
 import type { LineProgress } from '../domain/figures.ts';
 import type { EndedHoldStatus } from '../domain/status.ts';
+import { LINE_BUCKETS, newToken, parseToken, tokenOf } from '../domain/token.ts';
 import { execPipeline, type RedisClient, type Reply, type ScriptPipeline } from './client.ts';
-import type { Keys } from './keys.ts';
+import type { Keys, LineKeys } from './keys.ts';
 
 /** The lease owner that parks a paused line: no processor has this id, and it never expires. */
 const PAUSED_OWNER = 'paused';
 
 export interface JoinRequest {
-  token: string;
   userId: string;
   quantity: number;
   /** The user's previous token, whose hold has ended: replaced only while it is still the user's token. */
@@ -27,10 +30,10 @@ export interface JoinRequest {
 }
 
 export type JoinOutcome =
-  /** seq: the buyer's number in the line; joinedAtMs: Redis's clock when they joined. */
-  | { kind: 'joined'; position: number; seq: number; joinedAtMs: number }
-  /** The buyer entered the pre-queue, the `entries`-th to do so. */
-  | { kind: 'prequeued'; entries: number; joinedAtMs: number }
+  /** token: the buyer's new token; seq: their number in the line; joinedAtMs: Redis's clock when they joined. */
+  | { kind: 'joined'; token: string; position: number; seq: number; joinedAtMs: number }
+  /** The buyer entered the pre-queue with a new token, the `entries`-th to do so. */
+  | { kind: 'prequeued'; token: string; entries: number; joinedAtMs: number }
   /** The user already waits in the pre-queue with this token. */
   | { kind: 'entered'; token: string; quantity: number }
   /** Redis ran the join after the caller's deadline (it was hung): nothing changed. */
@@ -45,8 +48,12 @@ export type TakeOutcome =
   /** The pre-queue is sealed and must be placed in the line (place()) before anybody is admitted. */
   | { kind: 'draw' }
   | { kind: 'empty' }
-  /** recovery: these buyers were left in `processing` by an earlier, unfinished batch. */
-  | { kind: 'batch'; recovery: boolean; candidates: Candidate[] };
+  /**
+   * recovery: these buyers were left in `processing` by an earlier, unfinished batch. dropped:
+   * buyers of the batch who cancelled in line (or whose record is gone), to be counted as served
+   * by the settle.
+   */
+  | { kind: 'batch'; recovery: boolean; candidates: Candidate[]; dropped: number };
 
 export interface BatchDecision {
   granted: Candidate[];
@@ -54,7 +61,70 @@ export interface BatchDecision {
   /** Back to the head of the line, in order: they wait for stock, or for the next batch. */
   waiting: Candidate[];
   expiresAt: Date;
+  /** Buyers of the batch dropped as cancelled (TakeOutcome.dropped): they leave the line now. */
+  dropped: number;
 }
+
+/** The keys and arguments that name buyers in a script of variable keys: each bucket once, then per buyer its bucket's index and token. */
+function bucketArgs(k: LineKeys, tokens: string[]): { keys: string[]; pairs: (string | number)[] } {
+  const index = new Map<number, number>();
+  const keys: string[] = [];
+  const pairs: (string | number)[] = [];
+  for (const token of tokens) {
+    const { bucket } = parseToken(token);
+    let i = index.get(bucket);
+    if (i === undefined) {
+      keys.push(k.bucket(bucket));
+      index.set(bucket, (i = keys.length));
+    }
+    pairs.push(i, token);
+  }
+  return { keys, pairs };
+}
+
+/**
+ * The compact hash encoding the buckets are laid out for (Redis's defaults): a hash stays a
+ * listpack up to this many fields, none longer than this many bytes. A bucket holds two fields
+ * per buyer, so a line stays compact up to 64 x LINE_BUCKETS = 131,072 buyers; a record is at
+ * most 40 bytes besides its user id, so user ids up to 24 bytes fit. A bucket past either limit
+ * becomes a hashtable, for good: memory, not correctness (about 270 bytes per waiting buyer with
+ * 44-byte user ids; with hash-max-listpack-value 256, 170). docs/deploy.md says what to set.
+ */
+export const COMPACT_HASH = { 'hash-max-listpack-entries': 128, 'hash-max-listpack-value': 64 } as const;
+
+/** A record's field: the first characters of its token's secret (includes/record.lua). */
+const FIELD_LENGTH = 8;
+
+/** A join script's reply for `token` (whose bucket is the user's, as are their other tokens'). */
+function joinOutcome(reply: Reply[], token: string): JoinOutcome {
+  const { ticketTypeId, bucket } = parseToken(token);
+  const theirs = (i: number) => tokenOf(ticketTypeId, bucket, String(reply[i]));
+  switch (reply[0]) {
+    case 'joined':
+      return { kind: 'joined', token, position: Number(reply[1]), seq: Number(reply[2]), joinedAtMs: Number(reply[3]) };
+    case 'prequeued':
+      return { kind: 'prequeued', token, entries: Number(reply[1]), joinedAtMs: Number(reply[2]) };
+    case 'entered':
+      return { kind: 'entered', token: theirs(1), quantity: Number(reply[2]) };
+    case 'waiting':
+      return { kind: 'waiting', token: theirs(1), position: Number(reply[2]), quantity: Number(reply[3]) };
+    case 'holding':
+      return { kind: 'holding', token: theirs(1), holdEndsAt: new Date(Number(reply[2])).toISOString(), quantity: Number(reply[3]) };
+    case 'returning':
+      return { kind: 'returning', previousToken: reply[1] ? theirs(1) : '' };
+    case 'late':
+      return { kind: 'late' };
+    default:
+      throw new Error(`join script: unexpected reply ${JSON.stringify(reply)}`);
+  }
+}
+
+/** A buyer named by a list entry (`field.bucket`): their full token, and record when the line has it. */
+interface Entry {
+  token: string;
+  record?: TokenRecord;
+}
+
 
 export type SettleOutcome =
   /** revoked: granted tokens whose buyer cancelled meanwhile; their holds must be released. */
@@ -99,29 +169,22 @@ export class LineStore {
     private readonly waitReplicas = 0,
   ) {}
 
+  /**
+   * Joins with a new token. Its secret's first 8 characters name its record in the bucket: should
+   * another token of the bucket start alike (48 random bits), the join changes nothing and is made
+   * again with another token.
+   */
   async join(ticketTypeId: number, req: JoinRequest): Promise<JoinOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const args = [k.queue, k.seq, k.served, k.users, k.tokens, k.awake, k.purged, k.prequeue, k.draw,
-      req.token, req.userId, req.quantity, k.wake, ticketTypeId, req.replacing ?? '', req.stopIfReturning ? '1' : '0',
-      Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4), req.prequeueUntilMs ?? 0];
-    const reply = this.waitReplicas ? await this.joinReplicated(args) : await this.redis.join(...args);
-    switch (reply[0]) {
-      case 'joined':
-        return { kind: 'joined', position: Number(reply[1]), seq: Number(reply[2]), joinedAtMs: Number(reply[3]) };
-      case 'prequeued':
-        return { kind: 'prequeued', entries: Number(reply[1]), joinedAtMs: Number(reply[2]) };
-      case 'entered':
-        return { kind: 'entered', token: String(reply[1]), quantity: Number(reply[2]) };
-      case 'waiting':
-        return { kind: 'waiting', token: String(reply[1]), position: Number(reply[2]), quantity: Number(reply[3]) };
-      case 'holding':
-        return { kind: 'holding', token: String(reply[1]), holdEndsAt: new Date(Number(reply[2])).toISOString(), quantity: Number(reply[3]) };
-      case 'returning':
-        return { kind: 'returning', previousToken: String(reply[1]) };
-      case 'late':
-        return { kind: 'late' };
-      default:
-        throw new Error(`join script: unexpected reply ${JSON.stringify(reply)}`);
+    const deadline = Date.now() + this.timeoutMs - Math.min(250, this.timeoutMs / 4);
+    for (;;) {
+      const token = newToken(ticketTypeId, req.userId);
+      const { secret, bucket } = parseToken(token);
+      const args = [k.queue, k.seq, k.served, k.bucket(bucket), k.awake, k.purged, k.prequeue, k.draw,
+        secret, req.userId, req.quantity, k.wake, ticketTypeId, req.replacing ? parseToken(req.replacing).secret : '',
+        req.stopIfReturning ? '1' : '0', deadline, req.prequeueUntilMs ?? 0, bucket];
+      const reply = this.waitReplicas ? await this.joinReplicated(args) : await this.redis.join(...args);
+      if (reply[0] !== 'collision') return joinOutcome(reply, token);
     }
   }
 
@@ -141,14 +204,14 @@ export class LineStore {
   /** A token's record and its line's served counter, read together (position = seq - served). */
   async readRecord(ticketTypeId: number, token: string): Promise<{ record: TokenRecord; served: number } | undefined> {
     const k = this.keys.line(ticketTypeId);
-    const [raw, served] = await this.redis.lineStatus(k.tokens, k.served, token);
+    const [raw, served] = await this.redis.lineStatus(k.bucket(parseToken(token).bucket), k.served, token);
     return raw ? { record: parseRecord(raw), served: Number(served) } : undefined;
   }
 
   /** A pending buyer leaves the line; what the token was otherwise. */
   async cancelPending(ticketTypeId: number, token: string): Promise<CancelOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const reply = await this.redis.cancel(k.tokens, k.served, token, k.events);
+    const reply = await this.redis.cancel(k.bucket(parseToken(token).bucket), k.served, token, k.events);
     if (!reply) return { kind: 'unknown' };
     const [before, quantity, userId] = reply;
     const who = { token, userId, quantity: Number(quantity) };
@@ -168,8 +231,32 @@ export class LineStore {
   /** After holds ended in PostgreSQL: marks their records ended, tells watchers, wakes the processor. */
   async endHolds(ticketTypeId: number, status: EndedHoldStatus, tokens: string[]): Promise<void> {
     if (!tokens.length) return;
+    const { keys, pairs } = bucketArgs(this.keys.line(ticketTypeId), tokens);
     const k = this.keys.line(ticketTypeId);
-    await this.redis.endHolds(k.tokens, k.events, k.wake, ticketTypeId, status, ...tokens);
+    await this.redis.endHolds(keys.length, ...keys, k.events, k.wake, ticketTypeId, status, ...pairs);
+  }
+
+  /**
+   * Problems with the Redis server's hash encoding limits (COMPACT_HASH) on any master: limits
+   * below the ones assumed, or a server that does not let CONFIG GET read them (managed Redis).
+   */
+  async encodingProblems(): Promise<string[]> {
+    const masters = 'nodes' in this.redis ? this.redis.nodes('master') : [this.redis];
+    const problems: string[] = [];
+    for (const node of masters) {
+      const where = `${node.options.host}:${node.options.port}`;
+      try {
+        const pairs = await node.call('CONFIG', 'GET', ...Object.keys(COMPACT_HASH)) as string[];
+        const found = new Map(pairs.flatMap((name, i) => (i % 2 ? [] : [[name, Number(pairs[i + 1])]])));
+        for (const [name, assumed] of Object.entries(COMPACT_HASH)) {
+          const actual = found.get(name);
+          if (!(actual! >= assumed)) problems.push(`${where}: ${name} is ${actual}, below the ${assumed} the line's buckets assume: a waiting buyer costs Redis about twice the memory`);
+        }
+      } catch (err) {
+        problems.push(`${where}: cannot read ${Object.keys(COMPACT_HASH).join(' and ')} (${(err as Error).message}): the line's buckets assume at least ${Object.values(COMPACT_HASH).join(' and ')}`);
+      }
+    }
+    return problems;
   }
 
   /** Takes or renews the processor lease: the fencing epoch, or undefined while another owner holds it. */
@@ -195,23 +282,54 @@ export class LineStore {
 
   async take(ticketTypeId: number, owner: string, batchSize: number, leaseMs: number): Promise<TakeOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const reply = await this.redis.take(k.queue, k.processing, k.tokens, k.served, k.lease, k.awake, k.draw, owner, batchSize, leaseMs);
-    if (reply[0] === 'lost' || reply[0] === 'empty' || reply[0] === 'draw') return { kind: reply[0] };
+    const [kind, recovery, ...entries] = await this.redis.take(k.queue, k.processing, k.lease, k.awake, k.draw, owner, batchSize, leaseMs);
+    if (kind === 'lost' || kind === 'empty' || kind === 'draw') return { kind };
     const candidates: Candidate[] = [];
-    for (let i = 2; i < reply.length; i += 2) {
-      const { userId, quantity } = parseRecord(reply[i + 1]!);
-      candidates.push({ token: reply[i]!, userId, quantity });
+    for (const { token, record } of await this.entries(ticketTypeId, entries)) {
+      if (record?.state === 'P') candidates.push({ token, userId: record.userId, quantity: record.quantity });
     }
-    return { kind: 'batch', recovery: Number(reply[1]) === 1, candidates };
+    return { kind: 'batch', recovery: Number(recovery) === 1, candidates, dropped: entries.length - candidates.length };
+  }
+
+  /**
+   * The buyers of list entries, in their order, their records read with one command per bucket,
+   * sent together. An entry whose record is gone keeps a token of its field alone, which no buyer has.
+   */
+  private async entries(ticketTypeId: number, entries: string[]): Promise<Entry[]> {
+    const k = this.keys.line(ticketTypeId);
+    const byBucket = new Map<number, number[]>();
+    const fields = entries.map((entry, i) => {
+      const [field = '', bucket] = entry.split('.');
+      byBucket.set(Number(bucket), [...(byBucket.get(Number(bucket)) ?? []), i]);
+      return field;
+    });
+    const found: Entry[] = new Array(entries.length);
+    await Promise.all([...byBucket].map(async ([bucket, at]) => {
+      const raw = await this.redis.hmget(k.bucket(bucket), ...at.map((i) => fields[i]!));
+      at.forEach((i, j) => {
+        const record = raw[j] ? parseRecord(raw[j]!) : undefined;
+        found[i] = { token: tokenOf(ticketTypeId, bucket, fields[i]! + (record?.rest ?? '')), record };
+      });
+    }));
+    return found;
+  }
+
+  /** The records of these tokens (undefined for one the line does not know), one command per bucket, sent together. */
+  async records(ticketTypeId: number, tokens: string[]): Promise<Map<string, TokenRecord | undefined>> {
+    const found = await this.entries(ticketTypeId, tokens.map((token) => {
+      const { secret, bucket } = parseToken(token);
+      return `${secret.slice(0, FIELD_LENGTH)}.${bucket}`;
+    }));
+    return new Map(tokens.map((token, i) => [token, found[i]!.token === token ? found[i]!.record : undefined]));
   }
 
   /** Records a committed batch in the line, fenced by `epoch`; publishes the changes. */
   async settle(ticketTypeId: number, epoch: number, batch: BatchDecision): Promise<SettleOutcome> {
     const k = this.keys.line(ticketTypeId);
     const endsMs = batch.expiresAt.getTime();
-    const tokens = [...batch.granted, ...batch.soldOut, ...batch.waiting].map((c) => c.token);
-    const [outcome, ...revoked] = await this.redis.settle(k.tokens, k.processing, k.queue, k.served, k.epoch, k.revoking,
-      k.events, batch.expiresAt.toISOString(), endsMs, batch.granted.length, batch.soldOut.length, epoch, ...tokens);
+    const { keys, pairs } = bucketArgs(k, [...batch.granted, ...batch.soldOut, ...batch.waiting].map((c) => c.token));
+    const [outcome, ...revoked] = await this.redis.settle(5 + keys.length, k.processing, k.queue, k.served, k.epoch, k.revoking, ...keys,
+      k.events, batch.expiresAt.toISOString(), endsMs, batch.granted.length, batch.soldOut.length, batch.dropped, epoch, ...pairs);
     return outcome === 'fenced' ? { kind: 'fenced' } : { kind: 'settled', revoked };
   }
 
@@ -233,7 +351,7 @@ export class LineStore {
   /**
    * Pausing parks the processor lease with an owner no process has and no expiry: no processor
    * can take the lease (lease-2.lua), and one that holds it at that moment finishes its batch in
-   * flight, then fails the owner check of its next take (take-7.lua) and stops. Buyers can still
+   * flight, then fails the owner check of its next take (take-5.lua) and stops. Buyers can still
    * join; they wait in line.
    */
   async pause(ticketTypeId: number): Promise<void> {
@@ -248,36 +366,41 @@ export class LineStore {
 
   /**
    * The buyers who left a line without a hold (sold out, or cancelled while waiting), read from
-   * its records a page at a time (HSCAN), for a last check before the line's keys go.
+   * its buckets a few hundred at a time, for a last check before the line's keys go.
    */
   async *departures(ticketTypeId: number): AsyncGenerator<{ outcome: 'sold_out' | 'cancelled'; buyers: Candidate[] }> {
-    const { tokens } = this.keys.line(ticketTypeId);
-    let cursor = '0';
-    do {
-      const [next, page] = await this.redis.hscan(tokens, cursor, 'COUNT', 1_000);
-      cursor = next;
+    const k = this.keys.line(ticketTypeId);
+    for (let from = 0; from < LINE_BUCKETS; from += 256) {
       const soldOut: Candidate[] = [];
       const cancelled: Candidate[] = [];
-      for (let i = 0; i < page.length; i += 2) {
-        const { state, userId, quantity } = parseRecord(page[i + 1]!);
-        if (state === 'S') soldOut.push({ token: page[i]!, userId, quantity });
-        if (state === 'C') cancelled.push({ token: page[i]!, userId, quantity });
-      }
+      const buckets = Array.from({ length: Math.min(256, LINE_BUCKETS - from) }, (_, i) => from + i);
+      const pages = await Promise.all(buckets.map((n) => this.redis.hgetall(k.bucket(n))));
+      pages.forEach((fields, i) => {
+        for (const [field, raw] of Object.entries(fields)) {
+          if (field.startsWith(':')) continue; // a user entry
+          const { state, userId, quantity, rest } = parseRecord(raw);
+          const buyer = { token: tokenOf(ticketTypeId, buckets[i]!, field + rest), userId, quantity };
+          if (state === 'S') soldOut.push(buyer);
+          if (state === 'C') cancelled.push(buyer);
+        }
+      });
       if (soldOut.length) yield { outcome: 'sold_out', buyers: soldOut };
       if (cancelled.length) yield { outcome: 'cancelled', buyers: cancelled };
-    } while (cursor !== '0');
+    }
   }
 
-  /** Whether the line has any key left (a record, its counters). */
+  /** Whether the line has any key left (its counters, a pre-queue). */
   async exists(ticketTypeId: number): Promise<boolean> {
     const k = this.keys.line(ticketTypeId);
-    return (await this.redis.exists(k.tokens, k.seq)) > 0;
+    return (await this.redis.exists(k.seq, k.prequeue, k.draw)) > 0;
   }
 
   /** Removes a finished line's keys; false while somebody is in line or being admitted. */
   async purge(ticketTypeId: number): Promise<boolean> {
     const k = this.keys.line(ticketTypeId);
-    return (await this.redis.purge(k.queue, k.processing, k.seq, k.served, k.users, k.tokens, k.awake, k.epoch, k.purged, k.revoking, k.draw)) === 1;
+    const buckets = Array.from({ length: LINE_BUCKETS }, (_, n) => k.bucket(n));
+    const keys = [k.queue, k.processing, k.seq, k.served, k.awake, k.epoch, k.purged, k.revoking, k.draw, ...buckets];
+    return (await this.redis.purge(keys.length, ...keys)) === 1;
   }
 
   /** Holds a settle marked for revocation that no processor has finished revoking (it died). */
@@ -315,17 +438,22 @@ export class LineStore {
   async prequeueTokens(ticketTypeId: number, count: number, chunk: number): Promise<string[]> {
     const key = this.keys.line(ticketTypeId).prequeue;
     const tokens: string[] = [];
-    for (let from = 0; from < count; from += chunk) tokens.push(...(await this.redis.lrange(key, from, Math.min(count, from + chunk) - 1)));
+    for (let from = 0; from < count; from += chunk) {
+      const entries = await this.entries(ticketTypeId, await this.redis.lrange(key, from, Math.min(count, from + chunk) - 1));
+      for (const { token } of entries) tokens.push(token);
+    }
     return tokens;
   }
 
   /**
    * Puts `tokens` (draw ranks firstSeq, firstSeq + 1, ...) at the head of the line, if `placed`
-   * entries are placed so far and `owner` holds the lease (place-5.lua).
+   * entries are placed so far and `owner` holds the lease (place-n.lua).
    */
   async place(ticketTypeId: number, owner: string, leaseMs: number, placed: number, firstSeq: number, tokens: string[]): Promise<PlaceOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const [kind, count] = await this.redis.place(k.tokens, k.queue, k.draw, k.lease, k.prequeue, owner, leaseMs, placed, k.events, firstSeq, ...tokens);
+    const { keys, pairs } = bucketArgs(k, tokens);
+    const [kind, count] = await this.redis.place(4 + keys.length, k.queue, k.draw, k.lease, k.prequeue, ...keys,
+      owner, leaseMs, placed, k.events, firstSeq, ...pairs);
     if (kind === 'placed' || kind === 'moved') return { kind, placed: Number(count) };
     return { kind: kind as 'done' | 'lost' };
   }
@@ -341,5 +469,38 @@ export class LineStore {
       const [waiting, served, lease] = await Promise.all([this.redis.llen(k.queue), this.redis.get(k.served), this.redis.get(k.lease)]);
       return { waiting, served: Number(served ?? 0), paused: lease === PAUSED_OWNER };
     }));
+  }
+
+  /**
+   * Everything Redis has of one line, read in one MULTI (a processor may move a batch between
+   * `queue` and `processing` at any time): for the tests' checks of the invariants and the soak.
+   */
+  async snapshot(ticketTypeId: number): Promise<{ records: Map<string, TokenRecord>; queue: string[]; processing: string[]; served: number }> {
+    const k = this.keys.line(ticketTypeId);
+    const multi = this.redis.multi().lrange(k.queue, 0, -1).lrange(k.processing, 0, -1).get(k.served);
+    for (let n = 0; n < LINE_BUCKETS; n++) multi.hgetall(k.bucket(n));
+    const [queue, processing, served, ...buckets] = await execPipeline(multi) as [string[], string[], string | null, ...Record<string, string>[]];
+    const records = new Map<string, TokenRecord>();
+    const tokenOfEntry = new Map<string, string>();
+    buckets.forEach((fields, bucket) => {
+      for (const [field, raw] of Object.entries(fields)) {
+        if (field.startsWith(':')) continue; // a user entry
+        const record = parseRecord(raw);
+        const token = tokenOf(ticketTypeId, bucket, field + record.rest);
+        records.set(token, record);
+        tokenOfEntry.set(`${field}.${bucket}`, token);
+      }
+    });
+    // An entry without a record keeps the entry itself, which matches no token.
+    const tokens = (entries: string[]) => entries.map((e) => tokenOfEntry.get(e) ?? e);
+    return { records, queue: tokens(queue), processing: tokens(processing), served: Number(served ?? 0) };
+  }
+
+  /** The token a user last had in this line, if Redis knows one. */
+  async userToken(ticketTypeId: number, bucket: number, userId: string): Promise<string | undefined> {
+    const key = this.keys.line(ticketTypeId).bucket(bucket);
+    const field = await this.redis.hget(key, `:${userId}`);
+    const raw = field ? await this.redis.hget(key, field) : null;
+    return raw ? tokenOf(ticketTypeId, bucket, field + parseRecord(raw).rest) : undefined;
   }
 }

@@ -22,7 +22,7 @@ import { isCurrency, minorUnits, normalizePrice } from '../domain/money.ts';
 import { joinWindow, scheduleProblem } from '../domain/onsale.ts';
 import { EXPIRING_WITHIN_SECONDS, type TicketTypeStats } from '../domain/figures.ts';
 import type { StatusReport } from '../domain/status.ts';
-import { newToken, tokenTicketType } from '../domain/token.ts';
+import { tokenTicketType } from '../domain/token.ts';
 import { JoinChallenges } from './challenges.ts';
 import { LineFigures } from './line-figures.ts';
 import { Organiser } from './organiser.ts';
@@ -148,9 +148,8 @@ export class Sale {
     if (window.kind === 'closed') throw saleClosed();
     if (rule.join_challenge) await this.challenges.redeem(rule, challenge);
     const prequeueUntilMs = window.kind === 'prequeue' ? window.saleStartsMs : undefined;
-    const token = newToken(ticketTypeId);
     const { lines } = this.ctx;
-    let joined = await lines.join(ticketTypeId, { token, userId, quantity, stopIfReturning: true, prequeueUntilMs });
+    let joined = await lines.join(ticketTypeId, { userId, quantity, stopIfReturning: true, prequeueUntilMs });
     if (joined.kind === 'late') throw unavailable('The line');
     if (joined.kind !== 'joined' && joined.kind !== 'prequeued') await hooks.beforeRepeat?.();
     if (joined.kind === 'entered') throw alreadyJoined('waits in the pre-queue of this sale');
@@ -160,10 +159,11 @@ export class Sale {
       // They have no live token (or the line was purged after its sale, and Redis cannot tell),
       // and the line gives them at most one, so the count cannot grow between this check and the join.
       await this.checkUserCap(rule, userId, quantity);
-      joined = await lines.join(ticketTypeId, { token, userId, quantity, replacing: joined.previousToken, prequeueUntilMs });
+      joined = await lines.join(ticketTypeId, { userId, quantity, replacing: joined.previousToken, prequeueUntilMs });
       if (joined.kind === 'late') throw unavailable('The line');
       if (joined.kind !== 'joined' && joined.kind !== 'prequeued') throw alreadyJoined('joined this line a moment ago');
     }
+    const { token } = joined;
     const id = this.entryId(token);
     const joinedAt = new Date(joined.joinedAtMs).toISOString();
     if (joined.kind === 'prequeued') {

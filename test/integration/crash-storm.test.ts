@@ -151,11 +151,11 @@ test('crash-storm.kill-9-of-api-and-workers-loses-no-acknowledged-join-or-confir
   assert.ok(joined.size > 100, `only ${joined.size} joins got through`);
 
   // Every acknowledged join is in its line's records; every acknowledged confirm and cancel holds.
-  const { db, redis, keys } = h.ctx;
+  const { db, lines } = h.ctx;
   for (const ticketTypeId of ticketTypes) {
-    const records = await redis.hgetall(keys.line(ticketTypeId).tokens);
+    const { records } = await lines.snapshot(ticketTypeId);
     for (const [token, info] of joined) {
-      if (info.ticketTypeId === ticketTypeId) assert.ok(records[token], `acknowledged join ${token} is gone from its line`);
+      if (info.ticketTypeId === ticketTypeId) assert.ok(records.has(token), `acknowledged join ${token} is gone from its line`);
     }
   }
   const booked = await db.query<{ token: string }>(

@@ -43,9 +43,8 @@ async function killMidStorm(appendfsync: 'always' | 'everysec'): Promise<{ ackno
   await Promise.all(clients);
   await redis.start();
 
-  const k = h.ctx.keys.line(tt);
-  const present = await h.ctx.redis.hmget(k.tokens, ...acknowledged);
-  const lost = present.filter((record) => record === null).length;
+  const present = await h.ctx.lines.records(tt, acknowledged);
+  const lost = acknowledged.filter((token) => !present.get(token)).length;
   assert.ok(acknowledged.length > 100, `only ${acknowledged.length} joins acknowledged before the kill`);
   console.log(`# appendfsync ${appendfsync}: ${acknowledged.length} joins acknowledged, kill -9 mid-storm, ${lost} lost after the restart`);
   // Whatever survived is a whole line: every record in it, once, in order (I2, I3).

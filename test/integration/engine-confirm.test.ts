@@ -53,7 +53,7 @@ test('confirm.wrong-states-answer-409-or-404', async () => {
   const pending = await confirm(waiter!);
   assert.equal(pending.statusCode, 409);
   assert.equal(pending.json().error.code, 'not_reserved');
-  const unknown = await confirm(`${'A'.repeat(22)}.${tt}`);
+  const unknown = await confirm(`${'A'.repeat(22)}.${tt}.0`);
   assert.equal(unknown.statusCode, 404);
   assert.equal((await status(waiter!)).status, 'pending', 'a refused confirm changes nothing');
 });

@@ -168,7 +168,8 @@ const INJECTION_USERS = [
 
 const TOKEN_JUNK = [
   '', 'a', 'A'.repeat(21) + '.1', 'A'.repeat(23) + '.1', 'A'.repeat(22), 'A'.repeat(22) + '.', 'A'.repeat(22) + '.0',
-  'A'.repeat(22) + '.01', 'A'.repeat(22) + '.-1', 'A'.repeat(22) + '.1234567890123456', 'A'.repeat(22) + '.1.2',
+  'A'.repeat(22) + '.01', 'A'.repeat(22) + '.-1', 'A'.repeat(22) + '.1234567890123456', 'A'.repeat(22) + '.1.2.3',
+  'A'.repeat(22) + '.1', 'A'.repeat(22) + '.1.', 'A'.repeat(22) + '.1.02', 'A'.repeat(22) + '.1.12345',
   'A'.repeat(21) + '+.1', 'A'.repeat(21) + '/.1', 'A'.repeat(20) + '==.1', 'A'.repeat(21) + ' .1', 'A'.repeat(21) + 'é.1',
   "' OR '1'='1", "1; DROP TABLE reservations", "]]..redis.call('FLUSHALL')..[[", '../../etc/passwd', 'A'.repeat(10_000),
 ];
@@ -255,6 +256,15 @@ after(async () => {
 function hostileCases(): Case[] {
   const { tt } = fixture;
   const cases: Case[] = [];
+  // A real token's secret with another ticket type or bucket: well formed, and nobody's.
+  const [secret, , bucket] = fixture.held.split('.');
+  const misplaced = [
+    ['real secret, other ticket type', `${secret}.${tt.once}.${bucket}`],
+    ['real secret, unknown ticket type', `${secret}.999999999999999.${bucket}`],
+    ['real secret, other bucket', `${secret}.${tt.held}.${(Number(bucket) + 1) % 2048}`],
+    // The line files a record under the secret's first 8 characters: the other 14 must match too.
+    ['first 8 characters of a real secret', `${secret!.slice(0, 8)}${'Q'.repeat(14)}.${tt.held}.${bucket}`],
+  ] as const;
   const join = (name: string, body: unknown, extra: Partial<Case> = {}) =>
     cases.push({ name: `join: ${name}`, method: 'POST', path: '/queue/join', body, ...extra });
   const valid = { user_id: 'attacker', ticket_type_id: tt.once, quantity: 1 };
@@ -331,9 +341,8 @@ function hostileCases(): Case[] {
       `?token[]=${fixture.held}`, `?token[a]=${fixture.held}`, '?token=%00', '?token=%ZZ', `?token=${fixture.held}%00`]) {
       cases.push({ name: `${route}: query ${query.slice(0, 40)}`, path: `${route}${query}`, status: 400 });
     }
-    cases.push({ name: `${route}: unknown token`, path: `${route}?token=${'Q'.repeat(22)}.${tt.held}`, status: 404 });
-    cases.push({ name: `${route}: real secret, other ticket type`, path: `${route}?token=${fixture.held.split('.')[0]}.${tt.once}`, status: 404 });
-    cases.push({ name: `${route}: real secret, unknown ticket type`, path: `${route}?token=${fixture.held.split('.')[0]}.999999999999999`, status: 404 });
+    cases.push({ name: `${route}: unknown token`, path: `${route}?token=${'Q'.repeat(22)}.${tt.held}.0`, status: 404 });
+    for (const [name, token] of misplaced) cases.push({ name: `${route}: ${name}`, path: `${route}?token=${token}`, status: 404 });
   }
 
   // Confirm and cancel: bodies, then real tokens in the wrong state.
@@ -348,9 +357,8 @@ function hostileCases(): Case[] {
     post('not JSON', 'token=' + fixture.held, { contentType: 'application/x-www-form-urlencoded', status: 415 });
     post('invalid JSON', `{"token":"${fixture.held}"`, { status: 400 });
     post('1 MB body', { token: 'A'.repeat(1024 * 1024) }, { status: 413 });
-    post('unknown token', { token: `${'Q'.repeat(22)}.${tt.held}` }, { status: 404 });
-    post('real secret, other ticket type', { token: `${fixture.held.split('.')[0]}.${tt.once}` }, { status: 404 });
-    post('real secret, unknown ticket type', { token: `${fixture.held.split('.')[0]}.999999999999999` }, { status: 404 });
+    post('unknown token', { token: `${'Q'.repeat(22)}.${tt.held}.0` }, { status: 404 });
+    for (const [name, token] of misplaced) post(name, { token }, { status: 404 });
   }
   const wrongState = (route: string, name: string, token: string, code: string) =>
     cases.push({ name: `${route}: ${name}`, method: 'POST', path: route, body: { token }, status: 409, code });

@@ -6,6 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import { userBucket } from '../../src/domain/token.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { startPrivatePostgres } from '../helpers/embedded-pg.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
@@ -134,8 +135,8 @@ test('hung-redis.bounded-503s-then-resumes-and-no-refused-join-got-in', { timeou
   console.log(`# joins accepted again ${Date.now() - thawedAt} ms after SIGCONT`);
   // during-0 was refused while Redis hung; its join, run late by Redis, must have changed nothing.
   assert.equal(again.json().position > 0, true);
-  const late = await h.ctx.redis.hget(h.ctx.keys.line(tt).users, 'during-1');
-  assert.equal(late, null, 'a join refused while Redis hung is not in the line');
+  const late = await h.ctx.lines.userToken(tt, userBucket('during-1'), 'during-1');
+  assert.equal(late, undefined, 'a join refused while Redis hung is not in the line');
   await waitFor('admission resumed', async () => (await h.sale.status(again.json().queue_token))?.status === 'reserved');
   await assertStockInvariants(h.ctx.db);
   await assertStatusesAgree(h.ctx, tt, await assertLineInvariants(h.ctx, tt));

@@ -49,7 +49,7 @@ describe('logs of a whole sale', () => {
     await ctx.db.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE token = $1`, [bob]);
     await waitForStatus(app, bob, 'expired');
     // Failures that carry a token: unknown, malformed, and a wrong admin token.
-    const unknown = `${'A'.repeat(22)}.${id}`;
+    const unknown = `${'A'.repeat(22)}.${id}.0`;
     tokens.push(unknown);
     assert.equal((await app.inject(`/reservation/status?token=${unknown}`)).statusCode, 404);
     assert.equal((await app.inject(`/reservation/status?token=${ann}x`)).statusCode, 400);

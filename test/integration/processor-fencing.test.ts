@@ -17,7 +17,7 @@ async function join(ticketTypeId: number, user: string) {
 test('fencing.stale-processor-epoch-changes-nothing', async () => {
   const tt = await h.ticketType(10);
   await h.ctx.db.query('UPDATE ticket_types SET processor_epoch = 2 WHERE id = $1', [tt]);
-  const token = newToken(tt);
+  const token = newToken(tt, 'late');
   const outcome = await h.ctx.db.withTransaction((c) =>
     admitBatch(c, tt, 1, [{ token, userId: 'late', quantity: 1 }], 60, false),
   );

@@ -179,10 +179,10 @@ describe('live stream with an engine in the same process', () => {
   });
 
   test('stream.rejects-unknown-and-malformed-tokens', async () => {
-    const unknown = await app.inject('/queue/stream?token=AAAAAAAAAAAAAAAAAAAAAA.1');
+    const unknown = await app.inject('/queue/stream?token=AAAAAAAAAAAAAAAAAAAAAA.1.0');
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().error.code, 'token_not_found');
-    for (const url of ['/queue/stream', '/queue/stream?token=nope', '/queue/stream?token=AAAAAAAAAAAAAAAAAAAAAA.1&x=1']) {
+    for (const url of ['/queue/stream', '/queue/stream?token=nope', '/queue/stream?token=AAAAAAAAAAAAAAAAAAAAAA.1.0&x=1']) {
       const res = await app.inject(url);
       assert.equal(res.statusCode, 400, url);
       assert.equal(res.json().error.code, 'invalid_request');

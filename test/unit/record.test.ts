@@ -10,13 +10,15 @@ import { parseRecord } from '../../src/domain/record.ts';
 import { loadScripts } from '../../src/redis/client.ts';
 
 test('record.parses-every-state', () => {
-  assert.deepEqual(parseRecord('7|2|P|ada@example.com'), { seq: 7, quantity: 2, state: 'P', userId: 'ada@example.com' });
-  assert.deepEqual(parseRecord('8|1|R1764300000000|bo'), { seq: 8, quantity: 1, state: 'R', holdEndsMs: 1764300000000, userId: 'bo' });
-  for (const state of ['E', 'S', 'C'] as const) assert.equal(parseRecord(`1|1|${state}|x`).state, state);
+  assert.deepEqual(parseRecord('7|2|P|3kQ_x-9AbCdEfG|ada@example.com'),
+    { seq: 7, quantity: 2, state: 'P', rest: '3kQ_x-9AbCdEfG', userId: 'ada@example.com' });
+  assert.deepEqual(parseRecord('8|1|R1764300000000|3kQ_x-9AbCdEfG|bo'),
+    { seq: 8, quantity: 1, state: 'R', holdEndsMs: 1764300000000, rest: '3kQ_x-9AbCdEfG', userId: 'bo' });
+  for (const state of ['E', 'S', 'C', 'Q'] as const) assert.equal(parseRecord(`1|1|${state}|r|x`).state, state);
 });
 
 test('record.user-id-may-contain-the-separator', () => {
-  assert.equal(parseRecord('3|1|P|a|b|c').userId, 'a|b|c');
+  assert.equal(parseRecord('3|1|P|r|a|b|c').userId, 'a|b|c');
 });
 
 test('scripts.every-script-loads-with-its-includes-expanded', () => {
@@ -24,7 +26,8 @@ test('scripts.every-script-loads-with-its-includes-expanded', () => {
   assert.ok(scripts.length >= 10);
   for (const s of scripts) assert.doesNotMatch(s.lua, /@include/, `${s.name} still has an include line`);
   const join = scripts.find((s) => s.name === 'join')!;
-  assert.equal(join.numberOfKeys, 9);
+  assert.equal(join.numberOfKeys, 8);
+  assert.equal(scripts.find((s) => s.name === 'settle')!.numberOfKeys, undefined, 'settle names a variable number of buckets');
   assert.match(join.lua, /local function readRecord/);
   assert.match(join.lua, /local function seal/, 'the pre-queue seal is included where a join can seal it (issue 13)');
 });

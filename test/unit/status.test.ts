@@ -20,7 +20,7 @@ test('status.pending-carries-remaining-and-wait-only-when-known', () => {
 
 test('status.record-answers-final-states-and-live-holds-only', () => {
   const now = 1_000_000;
-  const base = { seq: 1, quantity: 2, userId: 'u' };
+  const base = { seq: 1, quantity: 2, rest: 'abcdefghijklmn', userId: 'u' };
   assert.equal(recordReport(1, { ...base, state: 'S' }, now)?.status, 'sold_out');
   assert.equal(recordReport(1, { ...base, state: 'C' }, now)?.status, 'cancelled');
   assert.deepEqual(recordReport(1, { ...base, state: 'R', holdEndsMs: now + 1 }, now),

@@ -1,5 +1,5 @@
 -- Seals a line's pre-queue at its opening: from then on joins go to the line, numbered after every
--- entry (the draw gives the entries seq 1..N: see place-5.lua). Sealing twice changes nothing.
+-- entry (the draw gives the entries seq 1..N: see place-n.lua). Sealing twice changes nothing.
 -- `draw` holds state (sealed: entries wait for placement; placed: all in line), entries, placed.
 
 -- Returns the number of entries sealed.
