@@ -36,7 +36,8 @@ interface DrainRun {
   eventsPerHold: number;
 }
 
-const TARGET = 20_000;
+// Issue 15: three quarters of what PostgreSQL alone takes on this machine kind (~60,000/s).
+const TARGET = 45_000;
 const TTL_MS = 120_000;
 
 export const drain = defineScenario({
@@ -67,7 +68,8 @@ export const drain = defineScenario({
     const rate = m((r) => r.holdsPerSecond);
     const pg = m((r) => r.pgInsertRowsPerSecond);
     const redis = m((r) => r.redisHoldsPerSecond);
-    // The processor does its PostgreSQL and its Redis work one after the other, per batch.
+    // Done one after the other per batch, the two would give `serial`; the processor overlaps
+    // them (a batch commits while the one before settles), so PostgreSQL alone is its ceiling.
     const serial = 1 / (1 / pg + 1 / redis);
     return {
       rows: [
@@ -75,7 +77,7 @@ export const drain = defineScenario({
           measure: `holds/s, ${fmt(o.buyers)} in line (median of ${runs.length})${o.webhook ? ', a webhook subscriber' : ''}`,
           value: fmt(rate),
           beside: `PG INSERT alone ${fmt(pg)}/s; Redis alone ${fmt(redis)}/s; both in series ${fmt(serial)}/s`,
-          ratio: `${round(rate / serial, 2)}x series`,
+          ratio: `${round(rate / pg, 2)}x PG alone`,
           target: `>= ${fmt(TARGET)}/s`,
           met: rate >= TARGET,
         },

@@ -15,6 +15,11 @@ export interface AdmitOutcome {
   stock?: LineStock;
   expiresAt: Date;
   /**
+   * A replay's holds, each with the end its row has: `processing` may hold two batches committed
+   * one after the other (the processor commits a batch while the one before it settles).
+   */
+  holdEnds?: Map<string, Date>;
+  /**
    * The batch replays an interrupted batch that had committed: `waiting` then also holds buyers
    * that batch had not settled either way, to be decided afresh by the next batch.
    */
@@ -165,6 +170,7 @@ export function replayCommitted(candidates: Candidate[], rows: CommittedDecision
     granted: [], soldOut: [], waiting: candidates.slice(last + 1), replay: true, ended: [],
     // A batch that only told buyers sold_out has no hold to take an end from; nothing will read it.
     expiresAt: new Date(holdEnds.length ? Math.max(...holdEnds) : 0),
+    holdEnds: new Map(rows.flatMap((r) => (r.expires_at ? [[r.token, r.expires_at] as const] : []))),
   };
   for (const c of candidates.slice(0, last + 1)) {
     const decision = committed.get(c.token);

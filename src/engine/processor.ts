@@ -8,8 +8,8 @@
 // after the subscription reconnects, and every few minutes as a last resort.
 import type { Context } from '../context.ts';
 import { ticketTypesSince } from '../db/catalog.ts';
-import { admitBatch, cancelHold, processorEpoch, stockOf, type LineStock } from '../db/holds.ts';
-import type { Candidate } from '../domain/record.ts';
+import { admitBatch, cancelHold, processorEpoch, stockOf, type AdmitOutcome, type LineStock } from '../db/holds.ts';
+import type { TakeOutcome } from '../redis/line-store.ts';
 import type { DrawPlacer } from './draw.ts';
 
 // How long a line stays stuck when its processor dies: a live one renews the lease on every batch
@@ -19,6 +19,9 @@ const POLL_MS = 2_000;
 const FULL_SCAN_MS = 300_000;
 /** A run that failed (Redis or PostgreSQL down) is tried again after this long. */
 const RETRY_MS = 1_000;
+
+type Batch = Extract<TakeOutcome, { kind: 'batch' }>;
+type Settled = 'settled' | 'taken-over';
 
 export interface BatchReport {
   ticketTypeId: number;
@@ -182,8 +185,15 @@ export class Processor {
     try {
       const unfinished = await lines.revocations(ticketTypeId);
       if (unfinished.length) await this.revoke(ticketTypeId, unfinished);
-      while (!this.stopped) {
-        const taken = await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS);
+      // Batch N+1 is taken while batch N's transaction runs, and its transaction runs while batch N
+      // settles: PostgreSQL, the slower of the two, is never left waiting for Redis.
+      let ahead: Batch | undefined;
+      let settling: Promise<Settled> | undefined;
+      while (!this.stopped || ahead) {
+        // A take that is not ahead may recover `processing`: the batch before must have left it.
+        if (!ahead && settling && (await settling) === 'taken-over') return 'lease_lost';
+        const taken = ahead ?? (await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS));
+        ahead = undefined;
         if (taken.kind === 'lost') return 'lease_lost'; // whoever holds the lease now recovers our batch
         if (taken.kind === 'draw') {
           if (!this.placer) throw new Error(`ticket type ${ticketTypeId}: a sealed pre-queue and no draw placer`);
@@ -191,63 +201,86 @@ export class Processor {
           continue;
         }
         if (taken.kind === 'empty') return 'empty'; // the take cleared the line's flag: the next join wakes us
-        if (!taken.candidates.length) {
-          // The whole batch had cancelled in line: nothing for PostgreSQL; they leave the line.
-          const nobody = { granted: [], soldOut: [], waiting: [], expiresAt: new Date(), dropped: taken.dropped };
-          if ((await lines.settle(ticketTypeId, epoch, nobody)).kind === 'fenced') return 'lease_lost';
-          continue;
-        }
-        const outcome = await this.admit(ticketTypeId, epoch, taken.candidates, taken.recovery, taken.dropped);
+        const started = performance.now();
+        const [outcome, behind] = await Promise.all([
+          this.commit(ticketTypeId, epoch, taken),
+          this.takeBehind(ticketTypeId, taken, settling),
+        ]);
+        settling = undefined;
+        if (behind === 'taken-over') return 'lease_lost';
         if (outcome === 'fenced') {
           // PostgreSQL saw a newer epoch. While we still hold the lease nobody newer exists: Redis
-          // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry.
+          // lost its counter (restarted without AOF), so move it past PostgreSQL's and retry (the
+          // next take recovers this batch and the one taken behind it).
           epoch = await lines.reepoch(ticketTypeId, instanceId, (await processorEpoch(this.ctx.db, ticketTypeId)) + 1);
           if (!epoch) return 'lease_lost';
           continue;
         }
-        if (outcome === 'taken-over') return 'lease_lost'; // another processor took the line over and replays this batch
-        // The head waits for stock (a returned hold wakes us); after a replay, `waiting` are
-        // buyers the interrupted batch left undecided, for the next batch.
         if (outcome.stock) {
+          // The head waits for stock (a returned hold wakes us): the batch taken behind goes back
+          // in line behind it. After a replay, `waiting` are buyers the interrupted batch left
+          // undecided, for the next batch.
+          if ((await this.settle(ticketTypeId, epoch, taken, outcome, started, behind !== undefined)) === 'taken-over') return 'lease_lost';
           this.parked.set(ticketTypeId, outcome.stock);
           return 'waiting';
         }
+        ahead = behind;
+        settling = this.settle(ticketTypeId, epoch, taken, outcome, started, false);
       }
+      if (settling && (await settling) === 'taken-over') return 'lease_lost';
       return 'stopping';
     } finally {
       await lines.unlease(ticketTypeId, instanceId).catch(() => undefined);
     }
   }
 
-  private async admit(ticketTypeId: number, epoch: number, candidates: Candidate[], recovery: boolean, dropped: number) {
-    const { db, lines, config, log } = this.ctx;
-    const started = performance.now();
+  /**
+   * The batch behind `batch` (take-5.lua's take ahead), taken once the batch before `batch` has
+   * settled, so that `processing` holds `batch` alone; none for a replayed batch or when stopping.
+   */
+  private async takeBehind(ticketTypeId: number, batch: Batch, settling?: Promise<Settled>): Promise<Batch | undefined | 'taken-over'> {
+    if (settling && (await settling) === 'taken-over') return 'taken-over';
+    if (batch.recovery || this.stopped) return undefined;
+    const { lines, instanceId, config } = this.ctx;
+    const taken = await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS, batch.candidates.length + batch.dropped);
+    return taken.kind === 'batch' ? taken : undefined;
+  }
+
+  /** Commits a batch's admission in PostgreSQL; 'fenced' when a newer processor epoch exists there. */
+  private async commit(ticketTypeId: number, epoch: number, batch: Batch): Promise<AdmitOutcome | 'fenced'> {
+    const { db, config, log } = this.ctx;
+    // A batch whose buyers all cancelled in line has nothing for PostgreSQL: they leave the line.
+    if (!batch.candidates.length) return { granted: [], soldOut: [], waiting: [], expiresAt: new Date(), replay: false, ended: [] };
     const outcome = await db.withTransaction((client) =>
-      admitBatch(client, ticketTypeId, epoch, candidates, config.RESERVATION_TTL_SECONDS, recovery),
+      admitBatch(client, ticketTypeId, epoch, batch.candidates, config.RESERVATION_TTL_SECONDS, batch.recovery),
     );
-    if (!outcome) {
-      log.warn({ ticketTypeId, epoch }, 'batch fenced out: PostgreSQL has seen a newer processor epoch');
-      return 'fenced' as const;
-    }
-    const settled = await lines.settle(ticketTypeId, epoch, { ...outcome, dropped });
+    if (outcome) return outcome;
+    log.warn({ ticketTypeId, epoch }, 'batch fenced out: PostgreSQL has seen a newer processor epoch');
+    return 'fenced';
+  }
+
+  /** Records a committed batch in Redis, releases what its buyers cancelled meanwhile, and reports it. */
+  private async settle(ticketTypeId: number, epoch: number, batch: Batch, outcome: AdmitOutcome, started: number, requeueAhead: boolean): Promise<Settled> {
+    const { lines, log } = this.ctx;
+    const settled = await lines.settle(ticketTypeId, epoch, { ...outcome, dropped: batch.dropped }, requeueAhead);
     if (settled.kind === 'fenced') {
       log.warn({ ticketTypeId, epoch }, 'batch not settled: a newer processor owns this line and replays it');
-      return 'taken-over' as const;
+      return 'taken-over';
     }
     if (settled.revoked.length) await this.revoke(ticketTypeId, settled.revoked);
     for (const { token, status } of outcome.ended) await lines.endHolds(ticketTypeId, status, [token]);
-
+    if (!batch.candidates.length) return 'settled';
     const report: BatchReport = {
       ticketTypeId,
       granted: outcome.granted.length,
       soldOut: outcome.soldOut.length,
       waiting: outcome.waiting.length,
-      recovery,
+      recovery: batch.recovery,
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
     log.info(report, 'batch admitted');
     this.hooks.onBatch?.(report);
-    return outcome;
+    return 'settled';
   }
 
   /**

@@ -16,6 +16,7 @@ export type Reply = string | number | null | Reply[];
 export interface ScriptCommands {
   join(...args: Arg[]): Promise<Reply[]>;
   lineStatus(...args: Arg[]): Promise<[string | null, number]>;
+  readRecords(...args: Arg[]): Promise<(string | null)[]>;
   lease(...args: Arg[]): Promise<number>;
   unlease(...args: Arg[]): Promise<number>;
   reepoch(...args: Arg[]): Promise<number>;

@@ -61,12 +61,22 @@ export interface BatchDecision {
   /** Back to the head of the line, in order: they wait for stock, or for the next batch. */
   waiting: Candidate[];
   expiresAt: Date;
+  /** In a replay, each granted buyer's own hold end (AdmitOutcome.holdEnds), instead of expiresAt. */
+  holdEnds?: Map<string, Date>;
   /** Buyers of the batch dropped as cancelled (TakeOutcome.dropped): they leave the line now. */
   dropped: number;
 }
 
-/** The keys and arguments that name buyers in a script of variable keys: each bucket once, then per buyer its bucket's index and token. */
-function bucketArgs(k: LineKeys, tokens: string[]): { keys: string[]; pairs: (string | number)[] } {
+/** How many entries of `processing` a batch is: its candidates and those dropped. */
+function batchEntries(batch: BatchDecision): number {
+  return batch.granted.length + batch.soldOut.length + batch.waiting.length + batch.dropped;
+}
+
+/**
+ * The keys and arguments that name buyers in a script of variable keys: each bucket once, then per
+ * buyer its bucket's index and `arg` (by default the token).
+ */
+function bucketArgs(k: LineKeys, tokens: string[], arg: (token: string) => string = (token) => token): { keys: string[]; pairs: (string | number)[] } {
   const index = new Map<number, number>();
   const keys: string[] = [];
   const pairs: (string | number)[] = [];
@@ -77,7 +87,7 @@ function bucketArgs(k: LineKeys, tokens: string[]): { keys: string[]; pairs: (st
       keys.push(k.bucket(bucket));
       index.set(bucket, (i = keys.length));
     }
-    pairs.push(i, token);
+    pairs.push(i, arg(token));
   }
   return { keys, pairs };
 }
@@ -280,9 +290,14 @@ export class LineStore {
     return (await this.redis.reepoch(k.lease, k.epoch, owner, atLeast)) || undefined;
   }
 
-  async take(ticketTypeId: number, owner: string, batchSize: number, leaseMs: number): Promise<TakeOutcome> {
+  /**
+   * Takes the next batch. With `ahead`, the size of the caller's batch in flight, takes the batch
+   * behind it (take-5.lua): never a recovery, and only 'batch' is worth acting on.
+   */
+  async take(ticketTypeId: number, owner: string, batchSize: number, leaseMs: number, ahead?: number): Promise<TakeOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const [kind, recovery, ...entries] = await this.redis.take(k.queue, k.processing, k.lease, k.awake, k.draw, owner, batchSize, leaseMs);
+    const [kind, recovery, ...entries] = await this.redis.take(k.queue, k.processing, k.lease, k.awake, k.draw,
+      owner, batchSize, leaseMs, ahead ?? '');
     if (kind === 'lost' || kind === 'empty' || kind === 'draw') return { kind };
     const candidates: Candidate[] = [];
     for (const { token, record } of await this.entries(ticketTypeId, entries)) {
@@ -292,26 +307,23 @@ export class LineStore {
   }
 
   /**
-   * The buyers of list entries, in their order, their records read with one command per bucket,
-   * sent together. An entry whose record is gone keeps a token of its field alone, which no buyer has.
+   * The buyers of list entries, in their order, with their records (one command). An entry whose
+   * record is gone keeps a token of its field alone, which no buyer has.
    */
   private async entries(ticketTypeId: number, entries: string[]): Promise<Entry[]> {
-    const k = this.keys.line(ticketTypeId);
-    const byBucket = new Map<number, number[]>();
-    const fields = entries.map((entry, i) => {
+    if (!entries.length) return [];
+    // Each entry as the token of its field alone, until its record gives the rest.
+    const partial = entries.map((entry) => {
       const [field = '', bucket] = entry.split('.');
-      byBucket.set(Number(bucket), [...(byBucket.get(Number(bucket)) ?? []), i]);
-      return field;
+      return tokenOf(ticketTypeId, Number(bucket), field);
     });
-    const found: Entry[] = new Array(entries.length);
-    await Promise.all([...byBucket].map(async ([bucket, at]) => {
-      const raw = await this.redis.hmget(k.bucket(bucket), ...at.map((i) => fields[i]!));
-      at.forEach((i, j) => {
-        const record = raw[j] ? parseRecord(raw[j]!) : undefined;
-        found[i] = { token: tokenOf(ticketTypeId, bucket, fields[i]! + (record?.rest ?? '')), record };
-      });
-    }));
-    return found;
+    const { keys, pairs } = bucketArgs(this.keys.line(ticketTypeId), partial, (token) => parseToken(token).secret);
+    const raw = await this.redis.readRecords(keys.length, ...keys, ...pairs);
+    return partial.map((token, i) => {
+      const record = raw[i] ? parseRecord(raw[i]!) : undefined;
+      const { secret, bucket } = parseToken(token);
+      return { token: tokenOf(ticketTypeId, bucket, secret + (record?.rest ?? '')), record };
+    });
   }
 
   /** The records of these tokens (undefined for one the line does not know), one command per bucket, sent together. */
@@ -323,15 +335,22 @@ export class LineStore {
     return new Map(tokens.map((token, i) => [token, found[i]!.token === token ? found[i]!.record : undefined]));
   }
 
-  /** Records a committed batch in the line, fenced by `epoch`; publishes the changes. */
-  async settle(ticketTypeId: number, epoch: number, batch: BatchDecision): Promise<SettleOutcome> {
+  /**
+   * Records a committed batch in the line, fenced by `epoch`; publishes the changes. With
+   * `requeueAhead`, the batch taken ahead behind it goes back in line too, behind its waiting buyers.
+   */
+  async settle(ticketTypeId: number, epoch: number, batch: BatchDecision, requeueAhead = false): Promise<SettleOutcome> {
     const k = this.keys.line(ticketTypeId);
-    const endsMs = batch.expiresAt.getTime();
     const { keys, pairs } = bucketArgs(k, [...batch.granted, ...batch.soldOut, ...batch.waiting].map((c) => c.token));
+    // A replay gives each hold its own end: after its bucket index and token, each granted buyer's.
+    const ends = batch.holdEnds;
+    if (ends) batch.granted.forEach((c, i) => pairs.splice(3 * i + 2, 0, ends.get(c.token)!.getTime()));
     const [outcome, ...revoked] = await this.redis.settle(5 + keys.length, k.processing, k.queue, k.served, k.epoch, k.revoking, ...keys,
-      k.events, batch.expiresAt.toISOString(), endsMs, batch.granted.length, batch.soldOut.length, batch.dropped, epoch, ...pairs);
+      k.events, ends ? '' : batch.expiresAt.toISOString(), ends ? '' : batch.expiresAt.getTime(), batch.granted.length, batch.soldOut.length,
+      batch.dropped, epoch, batchEntries(batch), requeueAhead ? '1' : '0', ...pairs);
     return outcome === 'fenced' ? { kind: 'fenced' } : { kind: 'settled', revoked };
   }
+
 
   /** Wakes the processors of a line (stock was added or withdrawn). */
   async wake(ticketTypeId: number): Promise<void> {

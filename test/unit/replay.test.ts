@@ -36,3 +36,9 @@ test('replay.a-batch-committed-before-exits-were-recorded-reads-gaps-as-sold-out
   const outcome = replayCommitted([buyer('a'), buyer('b', 4), buyer('c')], [row('a', 'reserved'), row('c', 'reserved')]);
   assert.deepEqual(outcome.soldOut.map((c) => c.token), ['b']);
 });
+
+test('replay.two-batches-committed-one-after-the-other-keep-each-holds-end', () => {
+  const outcome = replayCommitted([buyer('a'), buyer('b'), buyer('c')], [row('a', 'reserved', 5_000), row('b', 'reserved', 5_040)]);
+  assert.deepEqual([...outcome.holdEnds!].map(([token, end]) => [token, end.getTime()]), [['a', 5_000], ['b', 5_040]]);
+  assert.deepEqual(outcome.waiting.map((c) => c.token), ['c']);
+});
