@@ -1,11 +1,12 @@
-// A private redis-server for tests that stop, kill or restart Redis (never the shared one). AOF is
-// on with `appendfsync always` by default, so that every acknowledged write survives even kill -9.
+// A private redis-server for tests that stop, kill or restart Redis (never the shared one), and for
+// the benchmark of what persistence costs a join. AOF is on with `appendfsync always` by default,
+// so that every acknowledged write survives even kill -9.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../support/ports.ts';
+import { freePort } from './ports.ts';
 
 export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no';

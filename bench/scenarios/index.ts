@@ -2,10 +2,11 @@
 import type { Scenario } from '../lib/report.ts';
 import { draw } from './draw.ts';
 import { drain } from './drain.ts';
+import { durability } from './durability.ts';
 import { flashSale } from './flash-sale.ts';
 import { join } from './join.ts';
 import { joinToHold } from './join-to-hold.ts';
 import { status } from './status.ts';
 
-export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw] as Scenario<object>[];
-export { drain, draw, flashSale, join, joinToHold, status };
+export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, durability] as Scenario<object>[];
+export { drain, draw, durability, flashSale, join, joinToHold, status };

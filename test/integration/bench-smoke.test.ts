@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
 import { silentProgress } from '../../bench/lib/progress.ts';
-import { drain, draw, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+import { drain, draw, durability, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
 
 describe('benchmarks at smoke sizes', () => {
   let env: BenchEnv;
@@ -97,5 +97,14 @@ describe('benchmarks at smoke sizes', () => {
     assert.ok(data.pings > 0, 'the probe ran during the draw');
     assert.ok(data.longestCommandUs > 0 && Number.isFinite(data.longestCommandUs), `${data.longestCommandUs} µs`);
     assert.ok(data.redis.prequeueBytesPerEntry > 20 && data.redis.prequeueBytesPerEntry < 1_000, `${data.redis.prequeueBytesPerEntry} B per entry`);
+  });
+
+  test('bench.durability-joins-on-a-redis-of-each-persistence', async () => {
+    const { data } = await durability.run(env, durability.smoke, silentProgress);
+    assert.deepEqual(Object.keys(data.runs), ['no persistence', 'appendfsync everysec', 'appendfsync always']);
+    for (const [mode, [run]] of Object.entries(data.runs)) {
+      assert.ok(run && run.rps > 0, `${mode}: joins were answered`);
+      assert.equal(run.failed, 0, `${mode}: every join answered 2xx`);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants } from '../../support/invariants.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 const CLIENTS = 50;
 const LOAD_MS = 1_500;

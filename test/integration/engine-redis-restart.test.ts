@@ -8,7 +8,7 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants, readLine } from '../../support/invariants.ts';
 import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 
 let redis: RedisServer;
 let h: Harness;

@@ -11,7 +11,7 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
 import { startPrivatePostgres } from '../helpers/embedded-pg.ts';
 import { assertLineInvariants, assertStatusesAgree, assertStockInvariants } from '../../support/invariants.ts';
 import { waitFor } from '../../support/wait.ts';
-import { startRedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer } from '../../support/redis-server.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
 type Reply = Awaited<ReturnType<App['inject']>>;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 import { assertStockInvariants, lineCounters } from '../../support/invariants.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 import { waitFor } from '../../support/wait.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;

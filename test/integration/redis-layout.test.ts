@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createHarness, type Harness } from '../helpers/harness.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
 import { configEnv, startBoxoffice } from '../../support/processes.ts';
 import { waitFor } from '../../support/wait.ts';
 import { LINE_BUCKETS } from '../../src/domain/token.ts';
