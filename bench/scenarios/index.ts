@@ -3,9 +3,10 @@ import type { Scenario } from '../lib/report.ts';
 import { draw } from './draw.ts';
 import { drain } from './drain.ts';
 import { flashSale } from './flash-sale.ts';
+import { idle } from './idle.ts';
 import { join } from './join.ts';
 import { joinToHold } from './join-to-hold.ts';
 import { status } from './status.ts';
 
-export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw] as Scenario<object>[];
-export { drain, draw, flashSale, join, joinToHold, status };
+export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, idle] as Scenario<object>[];
+export { drain, draw, flashSale, idle, join, joinToHold, status };

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
 import { silentProgress } from '../../bench/lib/progress.ts';
-import { drain, draw, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+import { drain, draw, flashSale, idle, join, joinToHold, status } from '../../bench/scenarios/index.ts';
 
 describe('benchmarks at smoke sizes', () => {
   let env: BenchEnv;
@@ -75,6 +75,8 @@ describe('benchmarks at smoke sizes', () => {
     assert.equal(data.outOfOrder, 0);
     assert.deepEqual(data.stock, { capacity: tickets, available: 0, held: tickets });
     assert.equal(data.waiting, buyers - tickets, 'the rest wait, since holds may come back');
+    assert.equal(data.joined, buyers, 'every buyer got in, retrying after a refusal');
+    assert.equal(data.gaveUp, 0);
     assert.ok(data.allHeldSeconds > 0);
     // Exact, unlike INFO used_memory on a Redis that other tests share.
     assert.ok(data.redis.lineBytesPerBuyer > 50 && data.redis.lineBytesPerBuyer < 1_000, `${data.redis.lineBytesPerBuyer} B per buyer`);
@@ -97,5 +99,14 @@ describe('benchmarks at smoke sizes', () => {
     assert.ok(data.pings > 0, 'the probe ran during the draw');
     assert.ok(data.longestCommandUs > 0 && Number.isFinite(data.longestCommandUs), `${data.longestCommandUs} µs`);
     assert.ok(data.redis.prequeueBytesPerEntry > 20 && data.redis.prequeueBytesPerEntry < 1_000, `${data.redis.prequeueBytesPerEntry} B per entry`);
+  });
+
+  test('bench.idle-lines-whose-head-waits-cost-what-no-lines-cost', async () => {
+    const { data } = await idle.run(env, idle.smoke, silentProgress);
+    const { empty, lines } = data;
+    for (const w of [empty, lines]) assert.ok(Number.isFinite(w.sqlStatements) && Number.isFinite(w.redisRoundTrips), JSON.stringify(w));
+    // A poll every 2 s and the sweeper's second: over a few seconds, one more or less of either.
+    assert.ok(lines.redisRoundTrips - empty.redisRoundTrips <= 3, `Redis round trips/s ${empty.redisRoundTrips} -> ${lines.redisRoundTrips}`);
+    assert.ok(lines.sqlStatements - empty.sqlStatements <= 3, `SQL statements/s ${empty.sqlStatements} -> ${lines.sqlStatements}`);
   });
 });
