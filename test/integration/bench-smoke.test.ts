@@ -49,12 +49,13 @@ describe('benchmarks at smoke sizes', () => {
       + `${Math.round(run.holdsPerSecond)} holds/s with one`);
   });
 
-  test('bench.join-measures-the-route-beside-a-bare-fastify-route', async () => {
+  test('bench.join-measures-the-route-beside-a-bare-fastify-route-and-one-with-a-redis-round-trip', async () => {
     const { data } = await join.run(env, join.smoke, silentProgress);
     const [run] = data.runs;
     assert.ok(run);
     assert.equal(run.join.failed, 0, 'every join answered 2xx');
-    assert.ok(run.join.rps > 0 && run.bare.rps > 0);
+    assert.ok(run.join.rps > 0 && run.bare.rps > 0 && run.redis.rps > 0);
+    assert.equal(run.redis.failed, 0, 'the Redis ceiling answered 2xx');
     assert.ok(run.join.p99 >= run.join.p50);
   });
 
