@@ -1,7 +1,7 @@
 // Scenario 2, join: POST /queue/join under closed-loop load (autocannon, distinct users), beside two
 // ceilings under the same load, in turn, in the same run: a bare Fastify route answering {}, and the
 // same route making one Redis round trip (a trivial script) first.
-import { readFileSync } from 'node:fs';
+import { cpuSeconds } from '../lib/cpu.ts';
 import { hammer, type HammerResult } from '../lib/hammer.ts';
 import { defineScenario } from '../lib/report.ts';
 import { fmt, median, round } from '../lib/stats.ts';
@@ -18,11 +18,6 @@ const TARGET_RATIO = 0.65;
 type Target = 'join' | 'bare' | 'redis';
 type Measured = HammerResult & { cpuUsPerRequest: number };
 
-/** User and system CPU seconds of a process so far (Linux /proc; clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 const LABELS: Record<Target, string> = { join: 'POST /queue/join', bare: 'bare route', redis: 'bare route + one Redis round trip' };
 
 export const join = defineScenario({
