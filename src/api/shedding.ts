@@ -30,15 +30,20 @@ export function registerConcurrencyLimit(app: FastifyInstance, config: Config): 
 }
 
 /**
- * The event loop's delay, sampled every few milliseconds by @fastify/under-pressure: the bound that
- * also sees work other than requests (a worker's batches in a ROLE=all process). Off at 0.
+ * The event loop's delay, as @fastify/under-pressure measures it: the mean of a histogram that
+ * records every 10 ms, read and reset every EVENT_LOOP_SAMPLE_MS. The bound that also sees work
+ * other than requests (a worker's batches in a ROLE=all process). Off at 0.
  */
+// A read of a window with no record in it counts as infinite delay (the plugin takes NaN for a
+// stuck loop): at 10 ms, as often as not, and every request was refused. Five records a window.
+const EVENT_LOOP_SAMPLE_MS = 50;
+
 export async function registerPressure(app: FastifyInstance, config: Config): Promise<void> {
   if (!config.MAX_EVENT_LOOP_DELAY_MS) return;
   const refusal = overloaded('This server is too busy to answer now', config.OVERLOAD_RETRY_AFTER_SECONDS);
   await app.register(underPressure, {
     maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
-    sampleInterval: 10,
+    sampleInterval: EVENT_LOOP_SAMPLE_MS,
     pressureHandler: (req: FastifyRequest) => (req.routeOptions.config.longLived ? undefined : Promise.reject(refusal)),
   });
 }

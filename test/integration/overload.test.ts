@@ -1,9 +1,11 @@
 // Issue 15: more joins than the process can answer at once are shed, not queued: past
-// MAX_CONCURRENT_JOINS a join is refused at once with 503, Retry-After and the JSON error, and
-// changes nothing, so a buyer who comes back after Retry-After gets in.
+// MAX_CONCURRENT_JOINS (or, when set, MAX_EVENT_LOOP_DELAY_MS) a join is refused at once with 503,
+// Retry-After and the JSON error, and changes nothing, so a buyer who comes back after Retry-After
+// gets in.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../support/wait.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
 type App = Awaited<ReturnType<Harness['app']>>;
@@ -72,4 +74,30 @@ test('overload.a-join-answered-with-an-error-frees-its-place', async () => {
   }
   const ok = await Promise.all(Array.from({ length: MAX_JOINS }, (_, i) => join(`fits-${i}`, tt)));
   assert.deepEqual(ok.map((r) => r.statusCode), Array(MAX_JOINS).fill(202));
+});
+
+test('overload.a-blocked-event-loop-sheds-joins-until-it-recovers', async () => {
+  const slow = await createHarness({ JOIN_LIMIT_PER_IP: '0', JOIN_LIMIT_PER_USER: '0', MAX_EVENT_LOOP_DELAY_MS: '20', OVERLOAD_RETRY_AFTER_SECONDS: '1' });
+  after(() => slow.close());
+  const busy = await slow.app();
+  const tt = await slow.ticketType(10);
+  const joinBusy = (user: string) => busy.inject({ method: 'POST', url: '/queue/join', payload: { user_id: user, ticket_type_id: tt } });
+  // Starting the app kept the loop busy too: once it is quiet, joins go through.
+  await waitFor('a quiet loop that lets a join in', async () => (await joinBusy('before')).statusCode === 202, { timeoutMs: 5_000, intervalMs: 50 });
+
+  // 200 ms of synchronous work: the next 10 ms sample's mean delay is far past 20 ms.
+  const until = Date.now() + 200;
+  while (Date.now() < until);
+  // Joins sent before the plugin's next reading still go through; each buyer tries once.
+  let accepted = 1;
+  let buyer = 0;
+  const refused = await waitFor('a join refused for the event loop delay', async () => {
+    const res = await joinBusy(`during-${buyer++}`);
+    if (res.statusCode === 202) accepted++;
+    return res.statusCode === 503 ? res : undefined;
+  }, { timeoutMs: 1_000, intervalMs: 2 });
+  assertShed(refused);
+  assert.equal(await slow.ctx.redis.llen(slow.ctx.keys.line(tt).queue), accepted, 'the refused join is not in line');
+  const refusedBuyer = `during-${buyer - 1}`;
+  await waitFor('the loop to recover and the refused buyer to get in', async () => (await joinBusy(refusedBuyer)).statusCode === 202, { timeoutMs: 5_000, intervalMs: 50 });
 });
