@@ -24,6 +24,25 @@ const TARGET_REFUSED_P99_MS = 20;
 /** A buyer gives up after this many refusals (none should). */
 const MAX_ATTEMPTS = 100;
 
+/**
+ * The server's own view of the joins it answered with `status`, from its request histogram
+ * (/metrics: Fastify's onRequest to the reply): how many, and the share answered within `seconds`
+ * (a bucket bound). Time spent before the server read a request is not in it.
+ */
+function serverWithin(metrics: string, status: number, seconds: number): { count: number; share: number } {
+  let count = 0;
+  let within = 0;
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith('boxoffice_http_request_duration_seconds_bucket{') || !line.includes('route="/queue/join"')
+      || !line.includes(`status_code="${status}"`)) continue;
+    const le = /le="([^"]+)"/.exec(line)![1]!;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le === '+Inf') count = value;
+    if (Number(le) === seconds) within = value;
+  }
+  return { count, share: count ? within / count : NaN };
+}
+
 /** Retry-After plus up to as much again at random, so that refused buyers do not come back together. */
 function retryDelayMs(headers: { 'retry-after'?: string }): number {
   const seconds = Number(headers['retry-after']);
@@ -59,6 +78,9 @@ export const flashSale = defineScenario({
         onProgress: (sent, answered) => progress.update(`flash sale: ${fmt(sent)} joins sent, ${fmt(answered)} answered, ${fmt(held)}/${fmt(o.tickets)} held`),
       });
       const refusedBuyers = attempts.reduce((n, a) => n + (a > 0 ? 1 : 0), 0);
+      const metrics = await (await fetch(`${system.url}/metrics`)).text();
+      const serverAccepted = serverWithin(metrics, 202, 0.1);
+      const serverRefused = serverWithin(metrics, 503, 0.025);
       await waitFor('every ticket to be held', () => allHeldAt > 0, { timeoutMs: 30_000, intervalMs: 10, progress: () => held });
       const memoryRush = await env.usedMemory();
       // The join rate limit keeps a counter per user for its window: spent once the window ends.
@@ -111,6 +133,11 @@ export const flashSale = defineScenario({
             met: !joins.refusedLatencies.length || percentile(joins.refusedLatencies, 99) <= TARGET_REFUSED_P99_MS,
           },
           {
+            measure: 'the same in the server (its request histogram, from reading the request to the reply)',
+            value: `${fmt(100 * serverAccepted.share, 1)}% of 202s within 100 ms`,
+            beside: serverRefused.count ? `${fmt(100 * serverRefused.share, 1)}% of ${fmt(serverRefused.count)} 503s within 25 ms` : 'no 503',
+          },
+          {
             measure: 'buyers in line in the end, retrying after Retry-After with jitter',
             value: `${fmt(joins.ok)} / ${fmt(o.buyers)}`,
             beside: `most attempts by one buyer ${fmt(Math.max(...attempts) + 1)}`,
@@ -136,6 +163,7 @@ export const flashSale = defineScenario({
             p50: percentile(joins.refusedLatencies, 50), p99: percentile(joins.refusedLatencies, 99), max: percentile(joins.refusedLatencies, 100),
           },
           refusals: joins.refusedLatencies.length,
+          server: { accepted: serverAccepted, refused: serverRefused },
           refusedBuyers,
           joined: joins.ok,
           gaveUp: joins.failed,
