@@ -56,6 +56,12 @@ const ConfigSchema = Type.Object({
   STREAM_LIMIT: Integer(10_000, 1, 1_000_000),
   /** Requests one process works on at once (streams apart); past it a request is refused at once with 503. */
   MAX_CONCURRENT_REQUESTS: Integer(1_000, 1, 1_000_000),
+  /** POST /queue/join requests one process works on at once; past it a join is refused at once with 503 (before its body is read). */
+  MAX_CONCURRENT_JOINS: Integer(128, 1, 1_000_000),
+  /** Refuse requests (503) while the event loop's mean delay, sampled every 50 ms, exceeds this many milliseconds beyond its 10 ms resolution; 0 = off. */
+  MAX_EVENT_LOOP_DELAY_MS: Integer(0, 0, 60_000),
+  /** The Retry-After (seconds) of a request refused for load; clients add jitter. */
+  OVERLOAD_RETRY_AFTER_SECONDS: Integer(1, 1, 3_600),
   /** Behind a reverse proxy: "true" or the proxies' addresses (comma-separated, CIDR allowed), so that the per-address limit sees the buyer. */
   TRUST_PROXY: Type.String({ default: '', pattern: '^(true|false|[0-9A-Fa-f.:/, ]*)$' }),
   LOG_LEVEL: Type.Union(

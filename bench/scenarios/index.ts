@@ -4,9 +4,10 @@ import { draw } from './draw.ts';
 import { drain } from './drain.ts';
 import { durability } from './durability.ts';
 import { flashSale } from './flash-sale.ts';
+import { idle } from './idle.ts';
 import { join } from './join.ts';
 import { joinToHold } from './join-to-hold.ts';
 import { status } from './status.ts';
 
-export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, durability] as Scenario<object>[];
-export { drain, draw, durability, flashSale, join, joinToHold, status };
+export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, durability, idle] as Scenario<object>[];
+export { drain, draw, durability, flashSale, idle, join, joinToHold, status };

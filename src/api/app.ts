@@ -24,7 +24,7 @@ import { streamRoutes } from './routes/stream.ts';
 import { webRoutes } from './routes/web.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 import { registerSecurity, trustProxy } from './security.ts';
-import { registerConcurrencyLimit } from './shedding.ts';
+import { registerConcurrencyLimit, registerPressure } from './shedding.ts';
 
 export interface AppOptions {
   /** Request logs; false for none (tests). Defaults to the context's logger. */
@@ -63,7 +63,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     return app;
   }
   // First of all hooks: a request refused for load costs nothing else (no rate limit round trip).
-  registerConcurrencyLimit(app, ctx.config.MAX_CONCURRENT_REQUESTS);
+  registerConcurrencyLimit(app, ctx.config);
+  await registerPressure(app, ctx.config);
   await registerSecurity(app, ctx);
   await registerDocs(app);
 

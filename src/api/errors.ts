@@ -52,7 +52,8 @@ export const rateLimited = (message: string, seconds: number) => new HttpError(4
 /** Seconds a client is told to wait (Retry-After) when a backing service is down or the process is full. */
 export const RETRY_AFTER_SECONDS = 2;
 
-export const overloaded = (what: string) => new HttpError(503, 'overloaded', `${what}; try again in a few seconds.`);
+export const overloaded = (what: string, retryAfterSeconds = RETRY_AFTER_SECONDS) =>
+  new HttpError(503, 'overloaded', `${what}; try again in ${retryAfterSeconds} s.`, retryAfterSeconds);
 export const tooManyStreams = () => new HttpError(429, 'too_many_streams',
   'Too many live streams are open from this network address; close one, or poll the status instead.', RETRY_AFTER_SECONDS);
 export const unsupportedEncoding = () =>

@@ -168,13 +168,13 @@ export class Sale {
     const joinedAt = new Date(joined.joinedAtMs).toISOString();
     if (joined.kind === 'prequeued') {
       const commitment = rule.draw_commitment!;
-      const receipt = this.receipt({ ticket_type_id: ticketTypeId, entry_id: id, joined_at: joinedAt, kind: 'prequeue', commitment });
+      const receipt = await this.receipt({ ticket_type_id: ticketTypeId, entry_id: id, joined_at: joinedAt, kind: 'prequeue', commitment });
       return {
         token, ticketTypeId, quantity, status: 'prequeue', entryId: id, receipt,
         saleStartsAt: new Date(prequeueUntilMs!).toISOString(), drawCommitment: commitment,
       };
     }
-    const receipt = this.receipt({ ticket_type_id: ticketTypeId, entry_id: id, joined_at: joinedAt, kind: 'line', seq: joined.seq });
+    const receipt = await this.receipt({ ticket_type_id: ticketTypeId, entry_id: id, joined_at: joinedAt, kind: 'line', seq: joined.seq });
     return { token, ticketTypeId, quantity, status: 'pending', position: Math.max(1, joined.position), entryId: id, receipt };
   }
 
@@ -183,7 +183,7 @@ export class Sale {
     return entryId(this.entrySecret, token);
   }
 
-  private receipt(claims: ReceiptClaims): string {
+  private receipt(claims: ReceiptClaims): Promise<string> {
     return this.signer.signNow(claims);
   }
 

@@ -56,6 +56,8 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     // Tests poll statuses and act far faster than a buyer; the limits have tests of their own.
     STATUS_LIMIT_PER_IP: '0',
     ACTION_LIMIT_PER_IP: '0',
+    // Tests send hundreds of joins at once to race them; shedding has tests of its own (overload).
+    MAX_CONCURRENT_JOINS: '100000',
     ...overrides,
   });
   await ensureDatabase(config.DATABASE_URL);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
 import { silentProgress } from '../../bench/lib/progress.ts';
-import { drain, draw, durability, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+import { drain, draw, durability, flashSale, idle, join, joinToHold, status } from '../../bench/scenarios/index.ts';
 
 describe('benchmarks at smoke sizes', () => {
   let env: BenchEnv;
@@ -49,12 +49,13 @@ describe('benchmarks at smoke sizes', () => {
       + `${Math.round(run.holdsPerSecond)} holds/s with one`);
   });
 
-  test('bench.join-measures-the-route-beside-a-bare-fastify-route', async () => {
+  test('bench.join-measures-the-route-beside-a-bare-fastify-route-and-one-with-a-redis-round-trip', async () => {
     const { data } = await join.run(env, join.smoke, silentProgress);
     const [run] = data.runs;
     assert.ok(run);
     assert.equal(run.join.failed, 0, 'every join answered 2xx');
-    assert.ok(run.join.rps > 0 && run.bare.rps > 0);
+    assert.ok(run.join.rps > 0 && run.bare.rps > 0 && run.redis.rps > 0);
+    assert.equal(run.redis.failed, 0, 'the Redis ceiling answered 2xx');
     assert.ok(run.join.p99 >= run.join.p50);
   });
 
@@ -75,6 +76,8 @@ describe('benchmarks at smoke sizes', () => {
     assert.equal(data.outOfOrder, 0);
     assert.deepEqual(data.stock, { capacity: tickets, available: 0, held: tickets });
     assert.equal(data.waiting, buyers - tickets, 'the rest wait, since holds may come back');
+    assert.equal(data.joined, buyers, 'every buyer got in, retrying after a refusal');
+    assert.equal(data.gaveUp, 0);
     assert.ok(data.allHeldSeconds > 0);
     // Exact, unlike INFO used_memory on a Redis that other tests share.
     assert.ok(data.redis.lineBytesPerBuyer > 50 && data.redis.lineBytesPerBuyer < 1_000, `${data.redis.lineBytesPerBuyer} B per buyer`);
@@ -106,5 +109,14 @@ describe('benchmarks at smoke sizes', () => {
       assert.ok(run && run.rps > 0, `${mode}: joins were answered`);
       assert.equal(run.failed, 0, `${mode}: every join answered 2xx`);
     }
+  });
+
+  test('bench.idle-lines-whose-head-waits-cost-what-no-lines-cost', async () => {
+    const { data } = await idle.run(env, idle.smoke, silentProgress);
+    const { empty, lines } = data;
+    for (const w of [empty, lines]) assert.ok(Number.isFinite(w.sqlStatements) && Number.isFinite(w.redisRoundTrips), JSON.stringify(w));
+    // A poll every 2 s and the sweeper's second: over a few seconds, one more or less of either.
+    assert.ok(lines.redisRoundTrips - empty.redisRoundTrips <= 3, `Redis round trips/s ${empty.redisRoundTrips} -> ${lines.redisRoundTrips}`);
+    assert.ok(lines.sqlStatements - empty.sqlStatements <= 3, `SQL statements/s ${empty.sqlStatements} -> ${lines.sqlStatements}`);
   });
 });

@@ -38,7 +38,7 @@ test('signer.jwks-verifies-what-the-server-signed', async () => {
 test('signer.sign-now-makes-the-same-jws-jose-verifies', async () => {
   const jwks = createLocalJWKSet((await (await h.app()).inject('/.well-known/jwks.json')).json());
   const claims = { ticket_type_id: 3, entry_id: '0'.repeat(32), kind: 'prequeue', commitment: 'c' };
-  const fast = h.sale.signer.signNow(claims);
+  const fast = await h.sale.signer.signNow(claims);
   const { payload, protectedHeader } = await jwtVerify(fast, jwks);
   assert.deepEqual(payload, claims);
   assert.deepEqual(protectedHeader, { alg: 'EdDSA', kid: h.sale.signer.kid });

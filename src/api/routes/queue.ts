@@ -5,6 +5,7 @@ import { StatusReport } from '../../domain/status.ts';
 import type { RouteDeps } from '../deps.ts';
 import { errors, Id } from '../schemas/common.ts';
 import { joinLimits } from '../security.ts';
+import { joinShedding } from '../shedding.ts';
 
 const JoinBody = Type.Object(
   {
@@ -40,8 +41,11 @@ const JoinReply = Type.Intersect([
 export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ctx, sale }) => {
   const { perAddress, perUser } = joinLimits(app, ctx.config);
 
+  const shed = joinShedding(ctx.config);
+
   app.post('/queue/join', {
-    onRequest: perAddress,
+    // Shedding first: a refused join never costs the rate limit's round trip.
+    onRequest: perAddress ? [shed, perAddress] : shed,
     schema: {
       summary: 'Join the line for a ticket type',
       description: 'Returns a secret queue token, once: the same user joining the same ticket type again while pending or reserved gets 409 already_joined. '

@@ -3,12 +3,15 @@
 // the organiser confirms after payment, go on to their checkout with a signed pass. The buyer's
 // name and current place in line are kept in localStorage, so a reload (or the way back from the
 // checkout) resumes where the buyer was.
-import { $, el, formatPrice, requestJson } from '/shared/page.js';
+import { $, backoffMs, el, formatPrice, requestJson } from '/shared/page.js';
 
 const USER_KEY = 'boxoffice.user';
 const PLACE_KEY = 'boxoffice.place';
 const EVENTS_POLL_MS = 5_000;
-const STREAM_RETRY_MS = 3_000;
+const STREAM_RETRY_SECONDS = 3;
+// A join refused for load (503) or rate (429) changed nothing: the page tries again after
+// Retry-After plus jitter, this many times, telling the buyer meanwhile.
+const JOIN_RETRIES = 20;
 const TERMINAL = new Set(['confirmed', 'expired', 'cancelled', 'sold_out']);
 // A device clock further than this from the server's is corrected for in the countdown; the
 // Date header only has one-second resolution, so smaller differences are noise.
@@ -29,9 +32,13 @@ let expiryCheck;
 let clockSkew = 0;
 let openingTimer;
 
-/** Calls the API; every reply's Date header corrects the countdown for a device clock that is off. */
-function api(method, path, body) {
+/**
+ * Calls the API; every reply's Date header corrects the countdown for a device clock that is off.
+ * With `retry`, a refusal for load or rate is tried again after Retry-After plus jitter.
+ */
+function api(method, path, body, retry) {
   return requestJson(method, path, body, {
+    ...retry,
     onReply(res) {
       const serverNow = Date.parse(res.headers.get('date') ?? '');
       if (Number.isNaN(serverNow)) return;
@@ -235,7 +242,11 @@ async function join(choice, button, widget) {
   try {
     const body = { user_id: user, ticket_type_id: choice.ticketTypeId, quantity: choice.quantity };
     if (widget) body.altcha = await solved(widget);
-    const joined = await api('POST', '/queue/join', body);
+    const joined = await api('POST', '/queue/join', body, {
+      retries: JOIN_RETRIES,
+      onWait: (ms) => notify(`Many buyers are joining right now. Trying again in ${Math.ceil(ms / 1000)} s…`),
+    });
+    notify('');
     savePlace({
       ...choice, token: joined.queue_token, quantity: joined.quantity, entryId: joined.entry_id, receipt: joined.receipt,
       drawn: joined.status === 'prequeue',
@@ -413,14 +424,16 @@ async function checkStatus() {
   try {
     const status = await api('GET', `/reservation/status?token=${encodeURIComponent(place.token)}`);
     update(status);
+    // An EventSource cannot read a refused stream's Retry-After: the stream comes back after a
+    // few seconds plus jitter, so that the buyers of a full server do not reconnect together.
     setTimeout(() => {
       if (place && !stream && (view.status === 'pending' || view.status === 'reserved')) openStream();
-    }, STREAM_RETRY_MS);
+    }, backoffMs(undefined, STREAM_RETRY_SECONDS));
   } catch (err) {
     if (err.status === 404) update({ status: 'error', message: 'Your place in line could not be found any more.' });
     else {
       setLive(false, `${err.message} Retrying…`);
-      setTimeout(checkStatus, STREAM_RETRY_MS);
+      setTimeout(checkStatus, backoffMs(err.retryAfter, STREAM_RETRY_SECONDS));
     }
   }
 }

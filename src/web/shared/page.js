@@ -12,10 +12,40 @@ class ApiError extends Error {
 }
 
 /**
- * Sends a JSON request and resolves with the reply's body; throws ApiError for an error reply or
- * no connection. `onReply` sees every reply that arrives, successful or not.
+ * Milliseconds to wait before trying again after a refusal: the reply's Retry-After (seconds or an
+ * HTTP date; `fallbackSeconds` when it has none) plus up to as much again at random, so that the
+ * buyers a busy server refused together do not all come back in the same instant.
  */
-export async function requestJson(method, path, body, { headers = {}, onReply } = {}) {
+export function backoffMs(retryAfter, fallbackSeconds = 1) {
+  const seconds = Number(retryAfter);
+  const at = Date.parse(retryAfter ?? '');
+  const base = 1000 * (seconds > 0 ? seconds : Number.isNaN(at) ? fallbackSeconds : Math.max(fallbackSeconds, (at - Date.now()) / 1000));
+  return base + Math.random() * base;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends a JSON request and resolves with the reply's body; throws ApiError for an error reply or
+ * no connection. `onReply` sees every reply that arrives, successful or not. With `retries`, a
+ * refusal for load or rate (503 or 429 with Retry-After) is sent again after backoffMs(), at most
+ * that many times; `onWait(ms)` is told of each wait. Only for requests that a refusal leaves
+ * undone (the server refuses before acting).
+ */
+export async function requestJson(method, path, body, { headers = {}, onReply, retries = 0, onWait } = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(method, path, body, headers, onReply);
+    } catch (err) {
+      if (attempt >= retries || !err.retryAfter) throw err;
+      const ms = backoffMs(err.retryAfter);
+      onWait?.(ms);
+      await sleep(ms);
+    }
+  }
+}
+
+async function requestOnce(method, path, body, headers, onReply) {
   let res;
   try {
     res = await fetch(path, {
@@ -28,7 +58,11 @@ export async function requestJson(method, path, body, { headers = {}, onReply } 
   }
   onReply?.(res);
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? 'http_error', data?.error?.message ?? `The server answered ${res.status}.`);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data?.error?.code ?? 'http_error', data?.error?.message ?? `The server answered ${res.status}.`);
+    if (res.status === 503 || res.status === 429) err.retryAfter = res.headers.get('retry-after') ?? undefined;
+    throw err;
+  }
   return data;
 }
 
