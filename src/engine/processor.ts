@@ -19,6 +19,13 @@ const POLL_MS = 2_000;
 const FULL_SCAN_MS = 300_000;
 /** A run that failed (Redis or PostgreSQL down) is tried again after this long. */
 const RETRY_MS = 1_000;
+/**
+ * Lines run at once: each holds a PostgreSQL connection while its batch commits (the pool has 10).
+ * Woken lines beyond it wait their turn, and a run hands its place on after YIELD_BATCHES batches
+ * when others wait, so that a line fed without pause cannot keep the rest waiting.
+ */
+const MAX_RUNS = 8;
+const YIELD_BATCHES = 20;
 
 type Batch = Extract<TakeOutcome, { kind: 'batch' }>;
 type Settled = 'settled' | 'taken-over';
@@ -34,9 +41,10 @@ export interface BatchReport {
 
 /**
  * How a run of one line ended: paused by the organiser, leased by another processor, the line ran
- * dry, its head waits for stock, the lease was lost mid-run, or the processor is stopping.
+ * dry, its head waits for stock, the lease was lost mid-run, it gave its place to lines waiting for
+ * one (and waits its turn again), or the processor is stopping.
  */
-export type RunEnd = 'paused' | 'leased' | 'empty' | 'waiting' | 'lease_lost' | 'stopping';
+export type RunEnd = 'paused' | 'leased' | 'empty' | 'waiting' | 'lease_lost' | 'yielded' | 'stopping';
 
 export interface RunReport {
   ticketTypeId: number;
@@ -58,6 +66,11 @@ export interface WakeSource {
 export class Processor {
   private readonly running = new Map<number, Promise<void>>();
   private readonly again = new Set<number>();
+  /** Woken lines waiting for one of the MAX_RUNS places, in the order they were woken. */
+  private readonly waitingTurn = new Set<number>();
+  /** The look for new ticket types in flight, and whether another was asked for meanwhile. */
+  private lookingForNew?: Promise<void>;
+  private lookAgain = false;
   /** Lines whose head waits for stock, with the stock it was measured against. */
   private readonly parked = new Map<number, LineStock>();
   private readonly retries = new Map<number, NodeJS.Timeout>();
@@ -84,6 +97,7 @@ export class Processor {
   /** Stops taking work and waits for the batches in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.waitingTurn.clear();
     clearTimeout(this.pollTimer);
     for (const timer of this.retries.values()) clearTimeout(timer);
     await Promise.all(this.running.values());
@@ -97,8 +111,16 @@ export class Processor {
       this.again.add(ticketTypeId);
       return;
     }
+    if (this.running.size >= MAX_RUNS) {
+      this.waitingTurn.add(ticketTypeId);
+      return;
+    }
+    this.waitingTurn.delete(ticketTypeId);
     const run = this.drain(ticketTypeId)
-      .then((stopped) => this.hooks.onRun?.({ ticketTypeId, stopped }))
+      .then((stopped) => {
+        if (stopped === 'yielded') this.waitingTurn.add(ticketTypeId);
+        this.hooks.onRun?.({ ticketTypeId, stopped });
+      })
       .catch((err: Error) => {
         this.ctx.log.error({ err, ticketTypeId }, 'processor run failed; trying again shortly');
         this.retryAfter(ticketTypeId, RETRY_MS * (0.5 + Math.random()));
@@ -106,6 +128,10 @@ export class Processor {
       .finally(() => {
         this.running.delete(ticketTypeId);
         if (this.again.delete(ticketTypeId)) this.wake(ticketTypeId);
+        for (const next of this.waitingTurn) {
+          if (this.running.size >= MAX_RUNS) break;
+          this.wake(next);
+        }
       });
     this.running.set(ticketTypeId, run);
   }
@@ -150,20 +176,40 @@ export class Processor {
     }, POLL_MS * (0.75 + Math.random() / 2));
   }
 
-  /** A ticket type was created (PostgreSQL says so): listen to its wakes now, not at the next poll. */
+  /**
+   * A ticket type was created (PostgreSQL says so): listen to its wakes now, not at the next poll.
+   * Many created at once cost one look, and one more for those created during it.
+   */
   ticketTypeCreated(): void {
-    this.poll().catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'processor poll failed'));
+    this.lookForNew().catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'processor poll failed'));
   }
 
-  /**
-   * New ticket types: listen to their wakes, and look at their lines (a join may have come before
-   * the listening). Parked lines whose stock changed without a wake reaching us: look again.
-   */
+  private lookForNew(): Promise<void> {
+    if (this.lookingForNew) {
+      this.lookAgain = true;
+      return this.lookingForNew;
+    }
+    this.lookingForNew = (async () => {
+      try {
+        do {
+          this.lookAgain = false;
+          // New ticket types: listen to their wakes, and look at their lines (a join may have come
+          // before the listening).
+          const added = (await ticketTypesSince(this.ctx.db, this.newestKnown)).map((t) => t.id);
+          await this.listenTo(added);
+          for (const id of await this.ctx.lines.awakeLines(added)) this.wake(id);
+        } while (this.lookAgain && !this.stopped);
+      } finally {
+        this.lookingForNew = undefined;
+      }
+    })();
+    return this.lookingForNew;
+  }
+
+  /** New ticket types, then parked lines whose stock changed without a wake reaching us: look again. */
   private async poll(): Promise<void> {
     if (Date.now() - this.lastFullScan > FULL_SCAN_MS) return this.fullScan();
-    const added = await ticketTypesSince(this.ctx.db, this.newestKnown);
-    await this.listenTo(added.map((t) => t.id));
-    for (const id of await this.ctx.lines.awakeLines(added.map((t) => t.id))) this.wake(id);
+    await this.lookForNew();
     if (!this.parked.size) return;
     const stock = await stockOf(this.ctx.db, [...this.parked.keys()]);
     for (const [id, measured] of this.parked) {
@@ -189,9 +235,10 @@ export class Processor {
       // settles: PostgreSQL, the slower of the two, is never left waiting for Redis.
       let ahead: Batch | undefined;
       let settling: Promise<Settled> | undefined;
-      while (!this.stopped || ahead) {
+      for (let batches = 0; !this.stopped || ahead; batches++) {
         // A take that is not ahead may recover `processing`: the batch before must have left it.
         if (!ahead && settling && (await settling) === 'taken-over') return 'lease_lost';
+        if (!ahead && batches >= YIELD_BATCHES && this.waitingTurn.size) return 'yielded';
         const taken = ahead ?? (await lines.take(ticketTypeId, instanceId, config.PROCESSOR_BATCH_SIZE, LEASE_MS));
         ahead = undefined;
         if (taken.kind === 'lost') return 'lease_lost'; // whoever holds the lease now recovers our batch

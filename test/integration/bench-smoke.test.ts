@@ -44,7 +44,9 @@ describe('benchmarks at smoke sizes', () => {
     assert.ok(run);
     assert.equal(without.eventsPerHold, 0, 'nothing is written for nobody');
     assert.equal(run.eventsPerHold, 1, 'one hold.granted per hold');
-    assert.ok(run.sqlPerBatch < 8, `the events cost no statement of their own: ${run.sqlPerBatch} per batch`);
+    // A statement per event would be 200 more per batch; the worker's dispatcher, sending the
+    // events meanwhile, adds a few of its own (claims and results), more or fewer with timing.
+    assert.ok(run.sqlPerBatch < without.sqlPerBatch + 20, `the events cost no statement of their own: ${run.sqlPerBatch} per batch`);
     console.log(`# drain smoke (${drain.smoke.buyers} buyers): ${Math.round(without.holdsPerSecond)} holds/s without a subscriber, `
       + `${Math.round(run.holdsPerSecond)} holds/s with one`);
   });
