@@ -103,9 +103,8 @@ export const idle = defineScenario({
       await server.stop();
 
       // Each line: one ticket, held by its first buyer; its second buyer waits for it to come back.
-      // The ticket types are made while no server runs: a running processor polls PostgreSQL on the
-      // notice of each new ticket type, and 10,000 such polls at once time out waiting for a pooled
-      // connection. A server that starts finds them all in one query.
+      // The ticket types are made while no server runs: the server that starts finds them all in
+      // one query.
       const event = await createEvent(db, { name: 'Idle benchmark', currency: env.config.DEFAULT_CURRENCY, starts_at: new Date(Date.now() + 86_400_000).toISOString() });
       for (let i = 0; i < o.lines; i += CHUNK) {
         const made = await Promise.all(Array.from({ length: Math.min(CHUNK, o.lines - i) }, () =>
@@ -114,9 +113,8 @@ export const idle = defineScenario({
         progress.update(`idle: ${fmt(ids.length)}/${fmt(o.lines)} ticket types`);
       }
       server = await start('idle');
-      // A chunk at a time, each admitted before the next: the processor starts a run for every line
-      // woken and each run waits for a pooled connection, so 10,000 lines woken at once time out
-      // waiting for PostgreSQL (DATABASE_TIMEOUT_MS) and retry for minutes.
+      // A chunk at a time, each admitted before the next, so that the count of holds says when every
+      // line of the chunk has granted its ticket.
       const held = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM reservations WHERE status = 'reserved'`)).rows[0]!.n);
       for (let i = 0; i < ids.length; i += FILL_CHUNK) {
         const chunk = ids.slice(i, i + FILL_CHUNK);
