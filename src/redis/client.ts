@@ -83,9 +83,13 @@ export function createRedis(settings: RedisSettings, { subscriber = false } = {}
     password: decodeURIComponent(url.password) || undefined,
     tls: url.protocol === 'rediss:' ? {} : undefined,
   };
-  // Commands issued in the same tick share one round trip (per node on a cluster): about 2x join
-  // throughput (DESIGN.md). A subscriber sends next to nothing.
-  const enableAutoPipelining = !subscriber;
+  // Commands issued in the same tick share one round trip: about 2x join throughput (DESIGN.md).
+  // Not on a cluster: ioredis retries a pipeline after ASK or TRYAGAIN only when every command
+  // of it failed alike, so while a slot moves the commands of an automatic pipeline that Redis
+  // refused (TRYAGAIN: some of a script's keys moved already) reached their callers as errors,
+  // where a command sent alone is retried (test/integration/cluster-resharding.test.ts). A
+  // subscriber sends next to nothing.
+  const enableAutoPipelining = !subscriber && !settings.clusterNodes.length;
   const redis = settings.clusterNodes.length
     ? new Cluster(settings.clusterNodes.map(seed), clusterOptions(options, enableAutoPipelining, subscriber))
     : new Redis(settings.url, { ...options, enableAutoPipelining });
@@ -103,6 +107,12 @@ function clusterOptions(redisOptions: RedisOptions, enableAutoPipelining: boolea
     redisOptions,
     enableAutoPipelining,
     shardedSubscribers,
+    // A subscriber sends no command that a MOVED could correct. When a slot moves, its old master
+    // unsubscribes it from the slot's channels and ioredis reads the slot map again at once, but
+    // from any master, which may not know the new owner yet: it then keeps listening to nobody
+    // (a worker's wakes were lost for good in test/integration/cluster-resharding.test.ts). Read
+    // the map every 2 s; a change subscribes again on the new owner ('subscribersReady').
+    slotsRefreshInterval: shardedSubscribers ? 2_000 : undefined,
     // Every read goes to the line's master: a replica may lag behind the write a buyer just made.
     scaleReads: 'master',
     // MOVED, ASK and TRYAGAIN (a slot being migrated) are followed and retried; reconnecting after
