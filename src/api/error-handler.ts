@@ -20,8 +20,10 @@ export function isUnavailable(err: Error & { code?: string }): boolean {
     return true;
   }
   // The last two are our own timeouts (REDIS_TIMEOUT_MS, DATABASE_TIMEOUT_MS): a hung server.
-  return /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out|Query read timeout/
-    .test(err.message);
+  if (/Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out|Query read timeout/
+    .test(err.message)) return true;
+  // A Redis Cluster in the middle of moving a slot or failing over: the command did not run.
+  return /^(TRYAGAIN|CLUSTERDOWN) |^Too many Cluster redirections/.test(err.message);
 }
 
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
