@@ -1,11 +1,13 @@
 // The scenarios in the order `npm run bench` runs them (issue 5).
 import type { Scenario } from '../lib/report.ts';
+import { admission } from './admission.ts';
 import { draw } from './draw.ts';
 import { drain } from './drain.ts';
 import { flashSale } from './flash-sale.ts';
 import { join } from './join.ts';
 import { joinToHold } from './join-to-hold.ts';
 import { status } from './status.ts';
+import { streams } from './streams.ts';
 
-export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw] as Scenario<object>[];
-export { drain, draw, flashSale, join, joinToHold, status };
+export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, admission, streams] as Scenario<object>[];
+export { admission, drain, draw, flashSale, join, joinToHold, status, streams };

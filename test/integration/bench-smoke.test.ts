@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
 import { silentProgress } from '../../bench/lib/progress.ts';
-import { drain, draw, flashSale, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+import { admission, drain, draw, flashSale, join, joinToHold, status, streams } from '../../bench/scenarios/index.ts';
 
 describe('benchmarks at smoke sizes', () => {
   let env: BenchEnv;
@@ -97,5 +97,26 @@ describe('benchmarks at smoke sizes', () => {
     assert.ok(data.pings > 0, 'the probe ran during the draw');
     assert.ok(data.longestCommandUs > 0 && Number.isFinite(data.longestCommandUs), `${data.longestCommandUs} µs`);
     assert.ok(data.redis.prequeueBytesPerEntry > 20 && data.redis.prequeueBytesPerEntry < 1_000, `${data.redis.prequeueBytesPerEntry} B per entry`);
+  });
+  test('bench.admission-admits-every-line-on-one-redis-and-on-a-cluster-with-each-worker-count', async () => {
+    const { data } = await admission.run(env, admission.smoke, silentProgress);
+    const { lines, perLine, workers } = admission.smoke;
+    assert.equal(data.runs.length, workers.length * 2);
+    for (const run of data.runs) {
+      assert.equal(run.holds, lines * perLine);
+      assert.ok(run.holdsPerSecond > 0);
+      assert.equal(run.sqlByWorker.length, run.workers);
+      // The cluster's three masters each ran commands of the lines they own.
+      const nodes = Object.values(run.commandsByNode);
+      assert.equal(nodes.length, run.redis === 'one Redis' ? 1 : 3);
+      assert.ok(nodes.every((n) => n > 0), JSON.stringify(run.commandsByNode));
+    }
+  });
+
+  test('bench.streams-measures-memory-per-stream-and-a-broadcast-to-all', async () => {
+    const { data } = await streams.run(env, streams.smoke, silentProgress);
+    assert.ok(data.rssAfter > 0 && Number.isFinite(data.bytesPerClient));
+    assert.equal(data.broadcasts.length, streams.smoke.broadcasts);
+    assert.ok(data.broadcasts.every((b) => b.ms > 0 && b.cpuMs >= 0));
   });
 });
