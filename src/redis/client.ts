@@ -83,13 +83,15 @@ export function createRedis(settings: RedisSettings, { subscriber = false } = {}
     password: decodeURIComponent(url.password) || undefined,
     tls: url.protocol === 'rediss:' ? {} : undefined,
   };
-  // Commands issued in the same tick share one round trip: about 2x join throughput (DESIGN.md).
-  // Not on a cluster: ioredis retries a pipeline after ASK or TRYAGAIN only when every command
-  // of it failed alike, so while a slot moves the commands of an automatic pipeline that Redis
-  // refused (TRYAGAIN: some of a script's keys moved already) reached their callers as errors,
-  // where a command sent alone is retried (test/integration/cluster-resharding.test.ts). A
-  // subscriber sends next to nothing.
-  const enableAutoPipelining = !subscriber && !settings.clusterNodes.length;
+  // Commands issued in the same tick share one round trip (per node on a cluster): about 2x join
+  // throughput (DESIGN.md). On a cluster this has a cost while a slot moves: ioredis retries a
+  // pipeline after ASK or TRYAGAIN only when every command of it failed alike, so a command of an
+  // automatic pipeline that Redis refused reaches its caller as an error (it did not run: a join
+  // answers 503, a processor run is tried again; test/integration/cluster-resharding.test.ts).
+  // Without it, a burst of thousands of commands from one process (20,000 status reads in
+  // test/integration/cluster/engine-crash.test.ts) outlasted REDIS_TIMEOUT_MS on a loaded machine.
+  // A subscriber sends next to nothing.
+  const enableAutoPipelining = !subscriber;
   const redis = settings.clusterNodes.length
     ? new Cluster(settings.clusterNodes.map(seed), clusterOptions(options, enableAutoPipelining, subscriber))
     : new Redis(settings.url, { ...options, enableAutoPipelining });

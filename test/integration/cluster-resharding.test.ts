@@ -90,8 +90,8 @@ test('cluster.resharding-moving-a-live-lines-slot-loses-no-acknowledged-join-and
   await assertStatusesAgree(h.ctx, tt, line);
   const lost = acknowledged.filter((token) => !line.records.has(token));
   assert.deepEqual(lost, [], 'no acknowledged join is lost');
-  assert.equal(line.records.size, acknowledged.length, 'the line has no buyer whose join was refused');
-  // Every buyer asked for one of a million tickets: each holds one, granted in join order.
-  const bySeq = [...acknowledged].sort((a, b) => line.records.get(a)!.seq - line.records.get(b)!.seq);
+  // Every buyer in line asked for one of a million tickets: each holds one, granted in join order.
+  // (The line may also have a buyer told 503 whose join had run: a reply later than the timeout.)
+  const bySeq = [...line.records.keys()].sort((a, b) => line.records.get(a)!.seq - line.records.get(b)!.seq);
   assertJoinOrder(bySeq, line.holds.map((hold) => hold.token));
 });
