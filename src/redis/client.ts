@@ -109,12 +109,15 @@ function clusterOptions(redisOptions: RedisOptions, enableAutoPipelining: boolea
     redisOptions,
     enableAutoPipelining,
     shardedSubscribers,
-    // A subscriber sends no command that a MOVED could correct. When a slot moves, its old master
-    // unsubscribes it from the slot's channels and ioredis reads the slot map again at once, but
-    // from any master, which may not know the new owner yet: it then keeps listening to nobody
-    // (a worker's wakes were lost for good in test/integration/cluster-resharding.test.ts). Read
-    // the map every 2 s; a change subscribes again on the new owner ('subscribersReady').
-    slotsRefreshInterval: shardedSubscribers ? 2_000 : undefined,
+    // The slot map is read again every 2 s, whatever else happens. A subscriber sends no command
+    // that a MOVED could correct: when a slot moves, its old master unsubscribes it from the slot's
+    // channels and ioredis reads the map at once, but from any master, which may not know the new
+    // owner yet; it then listened to nobody (a worker's wakes were lost for good in
+    // test/integration/cluster-resharding.test.ts). A MOVED inside a pipeline (a join and its
+    // WAIT) is not followed and does not make ioredis read the map either: after a failover the
+    // API answered every such join 503 for 30 s and more (cluster-failover.test.ts). A changed
+    // map subscribes again on the new owner ('subscribersReady').
+    slotsRefreshInterval: 2_000,
     // Every read goes to the line's master: a replica may lag behind the write a buyer just made.
     scaleReads: 'master',
     // MOVED, ASK and TRYAGAIN (a slot being migrated) are followed and retried; reconnecting after

@@ -73,7 +73,7 @@ async function killLineMasterMidSale(waitReplicas: 0 | 1) {
     // Service resumes by itself: joins are acknowledged and buyers held again.
     const joined = acknowledged.length;
     const held = await heldCount(h, tt);
-    await waitFor('joins and holds after the failover', async () => ({ joined: acknowledged.length, held: await heldCount(h, tt) }),
+    await waitFor('joins and holds after the failover', async () => ({ joined: acknowledged.length, held: await heldCount(h, tt), refused: Object.fromEntries(refused) }),
       { until: (seen) => seen.joined >= joined + 500 && seen.held > held, timeoutMs: 30_000, intervalMs: 50 });
   } finally {
     stop = true;
