@@ -20,8 +20,13 @@ export function isUnavailable(err: Error & { code?: string }): boolean {
     return true;
   }
   // The last two are our own timeouts (REDIS_TIMEOUT_MS, DATABASE_TIMEOUT_MS): a hung server.
-  return /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out|Query read timeout/
-    .test(err.message);
+  if (/Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out|Query read timeout/
+    .test(err.message)) return true;
+  // A Redis Cluster in the middle of moving a slot or failing over: the command did not run (a
+  // redirection inside a pipeline, such as a join and its WAIT, reaches the caller unfollowed; a
+  // script called in a pipeline on a slot's new master that has not loaded it yet), or its master
+  // died with the command in flight.
+  return /^(TRYAGAIN|CLUSTERDOWN|MOVED|ASK|NOSCRIPT) |^Too many Cluster redirections|^Command aborted due to connection close/.test(err.message);
 }
 
 export function handleError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {

@@ -221,11 +221,16 @@ export class LiveLines {
     const subscriber = createRedis(this.ctx.redisSettings, { subscriber: true });
     let connectedBefore = false;
     subscriber.on('error', (err: Error) => this.ctx.log.warn({ err: err.message }, 'live stream subscriber error'));
-    subscriber.on('ready', () => {
+    const readBack = () => {
       // ioredis subscribes again by itself; what was published meanwhile is lost, so read it back.
       if (connectedBefore) for (const line of this.lines.values()) for (const c of line.clients) void this.refresh(c);
+    };
+    subscriber.on('ready', () => {
+      readBack();
       connectedBefore = true;
     });
+    // On a cluster: subscribed again on a line's new master after its slot moved or a failover.
+    subscriber.on('subscribersReady', readBack);
     subscriber.on('smessage', (channel: string, message: string) => this.onMessage(channel, message));
     return (this.subscriber = subscriber);
   }

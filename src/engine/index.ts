@@ -59,6 +59,11 @@ export async function startEngine(ctx: Context, hooks: EngineHooks = {}): Promis
     if (connectedBefore) processor.fullScan().catch((err: Error) => ctx.log.warn({ err: err.message }, 'processor scan failed'));
     connectedBefore = true;
   });
+  // On a cluster, after a slot moved or a master failed over, the subscriber listens again on the
+  // line's new master; wakes sent meanwhile are lost, as above.
+  subscriber.on('subscribersReady', () => {
+    if (connectedBefore) processor.fullScan().catch((err: Error) => ctx.log.warn({ err: err.message }, 'processor scan failed'));
+  });
   // New ticket types are announced by PostgreSQL (migrations/0006); after a lost connection, the
   // poll finds what was announced meanwhile.
   const catalog = listen(ctx.config.DATABASE_URL, 'boxoffice_ticket_types', ctx.log, {

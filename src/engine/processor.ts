@@ -120,6 +120,11 @@ export class Processor {
       .then((stopped) => {
         if (stopped === 'yielded') this.waitingTurn.add(ticketTypeId);
         this.hooks.onRun?.({ ticketTypeId, stopped });
+        // The lease ran out under us: another processor took the line, or nobody did (a batch
+        // waited past the lease for a PostgreSQL connection, with many lines draining at once in
+        // this process) and no wake will come for buyers already in line. Look again at once:
+        // if the line is another's, that run ends 'leased' and looks again when its lease ends.
+        if (stopped === 'lease_lost') this.again.add(ticketTypeId);
       })
       .catch((err: Error) => {
         this.ctx.log.error({ err, ticketTypeId }, 'processor run failed; trying again shortly');

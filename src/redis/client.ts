@@ -85,7 +85,13 @@ export function createRedis(settings: RedisSettings, { subscriber = false } = {}
     tls: url.protocol === 'rediss:' ? {} : undefined,
   };
   // Commands issued in the same tick share one round trip (per node on a cluster): about 2x join
-  // throughput (DESIGN.md). A subscriber sends next to nothing.
+  // throughput (DESIGN.md). On a cluster this has a cost while a slot moves: ioredis retries a
+  // pipeline after ASK or TRYAGAIN only when every command of it failed alike, so a command of an
+  // automatic pipeline that Redis refused reaches its caller as an error (it did not run: a join
+  // answers 503, a processor run is tried again; test/integration/cluster-resharding.test.ts).
+  // Without it, a burst of thousands of commands from one process (20,000 status reads in
+  // test/integration/cluster/engine-crash.test.ts) outlasted REDIS_TIMEOUT_MS on a loaded machine.
+  // A subscriber sends next to nothing.
   const enableAutoPipelining = !subscriber;
   const redis = settings.clusterNodes.length
     ? new Cluster(settings.clusterNodes.map(seed), clusterOptions(options, enableAutoPipelining, subscriber))
@@ -104,6 +110,15 @@ function clusterOptions(redisOptions: RedisOptions, enableAutoPipelining: boolea
     redisOptions,
     enableAutoPipelining,
     shardedSubscribers,
+    // The slot map is read again every 2 s, whatever else happens. A subscriber sends no command
+    // that a MOVED could correct: when a slot moves, its old master unsubscribes it from the slot's
+    // channels and ioredis reads the map at once, but from any master, which may not know the new
+    // owner yet; it then listened to nobody (a worker's wakes were lost for good in
+    // test/integration/cluster-resharding.test.ts). A MOVED inside a pipeline (a join and its
+    // WAIT) is not followed and does not make ioredis read the map either: after a failover the
+    // API answered every such join 503 for 30 s and more (cluster-failover.test.ts). A changed
+    // map subscribes again on the new owner ('subscribersReady').
+    slotsRefreshInterval: 2_000,
     // Every read goes to the line's master: a replica may lag behind the write a buyer just made.
     scaleReads: 'master',
     // MOVED, ASK and TRYAGAIN (a slot being migrated) are followed and retried; reconnecting after

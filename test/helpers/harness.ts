@@ -92,8 +92,9 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     },
     async close() {
       for (const close of closers.reverse()) await close();
-      // A private cluster goes with the process; the shared Redis is cleaned of this file's keys.
-      if (!onCluster) {
+      // A private cluster (the file's, or one the file started itself) goes with the process; the
+      // shared Redis is cleaned of this file's keys.
+      if (!config.REDIS_CLUSTER_NODES) {
         const keys = await ctx.redis.keys(`${config.REDIS_KEY_PREFIX}*`);
         if (keys.length) await ctx.redis.del(...keys);
       }

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBenchEnv, type BenchEnv } from '../../bench/env.ts';
 import { silentProgress } from '../../bench/lib/progress.ts';
-import { drain, draw, durability, flashSale, idle, join, joinToHold, status } from '../../bench/scenarios/index.ts';
+import { admission, drain, draw, durability, flashSale, idle, join, joinToHold, status, streams } from '../../bench/scenarios/index.ts';
 
 describe('benchmarks at smoke sizes', () => {
   let env: BenchEnv;
@@ -120,5 +120,27 @@ describe('benchmarks at smoke sizes', () => {
     // A poll every 2 s and the sweeper's second: over a few seconds, one more or less of either.
     assert.ok(lines.redisRoundTrips - empty.redisRoundTrips <= 3, `Redis round trips/s ${empty.redisRoundTrips} -> ${lines.redisRoundTrips}`);
     assert.ok(lines.sqlStatements - empty.sqlStatements <= 3, `SQL statements/s ${empty.sqlStatements} -> ${lines.sqlStatements}`);
+  });
+
+  test('bench.admission-admits-every-line-on-one-redis-and-on-a-cluster-with-each-worker-count', async () => {
+    const { data } = await admission.run(env, admission.smoke, silentProgress);
+    const { lines, perLine, workers } = admission.smoke;
+    assert.equal(data.runs.length, workers.length * 2);
+    for (const run of data.runs) {
+      assert.equal(run.holds, lines * perLine);
+      assert.ok(run.holdsPerSecond > 0);
+      assert.equal(run.sqlByWorker.length, run.workers);
+      // The cluster's three masters each ran commands of the lines they own.
+      const nodes = Object.values(run.commandsByNode);
+      assert.equal(nodes.length, run.redis === 'one Redis' ? 1 : 3);
+      assert.ok(nodes.every((n) => n > 0), JSON.stringify(run.commandsByNode));
+    }
+  });
+
+  test('bench.streams-measures-memory-per-stream-and-a-broadcast-to-all', async () => {
+    const { data } = await streams.run(env, streams.smoke, silentProgress);
+    assert.ok(data.rssAfter > 0 && Number.isFinite(data.bytesPerClient));
+    assert.equal(data.broadcasts.length, streams.smoke.broadcasts);
+    assert.ok(data.broadcasts.every((b) => b.ms > 0 && b.cpuMs >= 0));
   });
 });
