@@ -14,15 +14,20 @@ import { startRedisCluster, type RedisCluster } from '../../support/redis-cluste
 import { waitFor } from '../../support/wait.ts';
 
 const CLIENTS = 40;
+// Flaky: 2 failures in 9 runs (once the API stopped answering, once admission stalled after the
+// move), so it runs only when asked for, until the cause is found (issue 12's note).
+const asked = process.env.BOXOFFICE_TEST_RESHARDING === '1';
 
 let cluster: RedisCluster;
 let h: Harness;
 before(async () => {
+  if (!asked) return;
   cluster = await startRedisCluster({ masters: 3 });
   process.once('exit', () => cluster.closeNow());
   h = await createHarness({ REDIS_CLUSTER_NODES: cluster.seeds });
 });
 after(async () => {
+  if (!asked) return;
   await h.close();
   await cluster.close();
 });
@@ -32,7 +37,10 @@ async function heldCount(tt: number): Promise<number> {
   return rows[0]!.n;
 }
 
-test('cluster.resharding-moving-a-live-lines-slot-loses-no-acknowledged-join-and-keeps-fifo', { timeout: 180_000 }, async (t) => {
+test('cluster.resharding-moving-a-live-lines-slot-loses-no-acknowledged-join-and-keeps-fifo', {
+  timeout: 180_000,
+  skip: asked ? false : 'flaky (2 in 9 runs): BOXOFFICE_TEST_RESHARDING=1 npm test -- test/integration/cluster-resharding.test.ts',
+}, async (t) => {
   t.after(killAll);
   const tt = await h.ticketType(1_000_000, 1);
   const k = h.ctx.keys.line(tt);
