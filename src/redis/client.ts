@@ -119,6 +119,9 @@ function clusterOptions(redisOptions: RedisOptions, enableAutoPipelining: boolea
     // API answered every such join 503 for 30 s and more (cluster-failover.test.ts). A changed
     // map subscribes again on the new owner ('subscribersReady').
     slotsRefreshInterval: 2_000,
+    // Reading the map may take as long as any command (ioredis's default is 1 s): a worker started
+    // on a loaded machine failed every read for a minute and never came up (cluster-many-lines).
+    slotsRefreshTimeout: redisOptions.commandTimeout,
     // Every read goes to the line's master: a replica may lag behind the write a buyer just made.
     scaleReads: 'master',
     // MOVED, ASK and TRYAGAIN (a slot being migrated) are followed and retried; reconnecting after
