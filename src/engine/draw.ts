@@ -8,12 +8,11 @@ import { drawRecorded, drawSecret, markDrawPlaced, recordDraw } from '../db/onsa
 import { draw, entryId } from '../domain/draw.ts';
 
 // Measured (npm run bench -- draw, BENCHMARKS.md): chunks of 1,000 entries ran 11-12 ms in Redis on
-// the loaded 2-core machine. Since each entry's record is rewritten in its bucket (a listpack of
-// up to 128 fields, scanned and rewritten per entry), chunks of 250 took 3.9 ms on average and 128
-// of 4,000 passed 10 ms; chunks of 100 keep inside the 10 ms a draw may block Redis. A read of
-// 5,000 tokens is shorter still.
-const PLACE_CHUNK = 100;
-const READ_CHUNK = 5_000;
+// the loaded 2-core machine; chunks of 250 run about 1 ms (p99 7 ms), inside the 10 ms a draw may
+// block Redis. Reading the pre-queue's records costs about 3 µs an entry (one script over the
+// entries' buckets): 5,000 at a time took 13-15 ms, 1,000 take about 3.
+const PLACE_CHUNK = 250;
+const READ_CHUNK = 1_000;
 // Computing the draw of a million entries took 19 s of a loaded machine: the lease is renewed
 // between slices of the work (entry ids here, keys in draw(), each sort), the longest a sort of a
 // million strings (1-2.5 s there). A longer lease than the processor's keeps one slow slice from
