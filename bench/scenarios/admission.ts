@@ -1,4 +1,4 @@
-// Scenario 9, admission across many lines (issue 12): 30 lines with a backlog each, admitted by 1,
+// Scenario 8, admission across many lines (issue 12): 30 lines with a backlog each, admitted by 1,
 // 2 and 3 worker processes, on the benchmark's one Redis and on a private 3-master Redis Cluster
 // (support/redis-cluster.ts), side by side in one run. Per configuration: holds/s from the lines'
 // release to the last hold, the Redis commands each node ran meanwhile (INFO stats
@@ -35,7 +35,7 @@ interface AdmissionRun {
 
 export const admission = defineScenario({
   name: 'admission',
-  title: '9 admission',
+  title: '8 admission',
   full: { lines: 30, perLine: 2_000, workers: [1, 2, 3] },
   smoke: { lines: 6, perLine: 50, workers: [1, 2] },
   async run(env, o: AdmissionOptions, progress) {

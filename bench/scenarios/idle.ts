@@ -1,4 +1,4 @@
-// Scenario 8, idle: many lines whose head waits for stock to come back (all of it held, one buyer
+// Scenario 10, idle: many lines whose head waits for stock to come back (all of it held, one buyer
 // waiting behind), and no joins. What the system spends on them while nothing changes: Redis
 // commands and PostgreSQL transactions per second, from the server's own counters (bench/probe.ts)
 // and from Redis's and PostgreSQL's (INFO stats, pg_stat_database), beside the same server with no
@@ -88,7 +88,7 @@ async function measure(env: BenchEnv, server: ServerProcess, seconds: number, on
 
 export const idle = defineScenario({
   name: 'idle',
-  title: '8 idle lines',
+  title: '10 idle lines',
   full: { lines: 10_000, seconds: 30 },
   smoke: { lines: 100, seconds: 3 },
   async run(env, o: IdleOptions, progress) {

@@ -11,5 +11,5 @@ import { joinToHold } from './join-to-hold.ts';
 import { status } from './status.ts';
 import { streams } from './streams.ts';
 
-export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, durability, idle, admission, streams] as Scenario<object>[];
+export const SCENARIOS = [drain, join, joinToHold, flashSale, status, draw, durability, admission, streams, idle] as Scenario<object>[];
 export { admission, drain, draw, durability, flashSale, idle, join, joinToHold, status, streams };

@@ -1,4 +1,4 @@
-// Scenario 10, live streams (issue 12): how many open GET /queue/stream clients one API process
+// Scenario 9, live streams (issue 12): how many open GET /queue/stream clients one API process
 // carries. N buyers wait in one line (no worker: they stay); N clients open a stream each, and the
 // API process's resident memory (VmRSS) before and after, divided by N, is the memory per client.
 // Then the line's served counter moves, as a settle moves it, and the change is published on the
@@ -40,7 +40,7 @@ function cpuMs(pid: number): number {
 
 export const streams = defineScenario({
   name: 'streams',
-  title: '10 streams',
+  title: '9 streams',
   full: { clients: 10_000, broadcasts: 5 },
   smoke: { clients: 200, broadcasts: 2 },
   async run(env, o: StreamsOptions, progress) {
