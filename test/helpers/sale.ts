@@ -40,3 +40,43 @@ export async function stats(app: FastifyInstance): Promise<Map<number, StatsRow>
   assert.equal(res.statusCode, 200, res.body);
   return new Map(res.json().ticket_types.map((t: StatsRow) => [t.id, t]));
 }
+
+export interface JoinStorm {
+  /** Tokens of the joins answered 202, in the order the answers came. */
+  acknowledged: string[];
+  /** Every other answer, counted by `<status> <error code>` (`network <message>` when none came). */
+  refused: Map<string, number>;
+  /** Stops the clients once their joins in flight are answered. */
+  stop(): Promise<void>;
+}
+
+/** `clients` buyers at a time join ticket type `ticketTypeId` through a server's HTTP API, each a new user, until stopped. */
+export function joinStorm(url: string, ticketTypeId: number, clients: number): JoinStorm {
+  const acknowledged: string[] = [];
+  const refused = new Map<string, number>();
+  const count = (answer: string) => refused.set(answer, (refused.get(answer) ?? 0) + 1);
+  let stopped = false;
+  let n = 0;
+  const client = async () => {
+    while (!stopped) {
+      const body = JSON.stringify({ user_id: `buyer-${n++}`, ticket_type_id: ticketTypeId });
+      try {
+        const res = await fetch(`${url}/queue/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const answer = await res.json() as { queue_token?: string; error?: { code: string } };
+        if (res.status === 202) acknowledged.push(answer.queue_token!);
+        else count(`${res.status} ${answer.error?.code}`);
+      } catch (err) {
+        count(`network ${(err as Error).message}`);
+      }
+    }
+  };
+  const running = Array.from({ length: clients }, client);
+  return {
+    acknowledged,
+    refused,
+    async stop() {
+      stopped = true;
+      await Promise.all(running);
+    },
+  };
+}

@@ -10,6 +10,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { joinStorm } from '../helpers/sale.ts';
 import { assertStockInvariants, lineCounters } from '../../support/invariants.ts';
 import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
 import { startRedisCluster } from '../../support/redis-cluster.ts';
@@ -38,21 +39,8 @@ async function killLineMasterMidSale(waitReplicas: 0 | 1) {
   const env = { ...configEnv(h.config), JOIN_LIMIT_PER_IP: '0' };
   const [api] = await Promise.all([startBoxoffice({ role: 'api', env }), startBoxoffice({ role: 'worker', env })]);
 
-  const acknowledged: string[] = [];
-  const refused = new Map<string, number>();
-  let stop = false;
-  let n = 0;
-  const client = async () => {
-    while (!stop) {
-      const res = await fetch(`${api!.url}/queue/join`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: `buyer-${n++}`, ticket_type_id: tt }),
-      });
-      const body = await res.json() as { queue_token?: string; error?: { code: string } };
-      if (res.status === 202) acknowledged.push(body.queue_token!);
-      else refused.set(`${res.status} ${body.error?.code}`, (refused.get(`${res.status} ${body.error?.code}`) ?? 0) + 1);
-    }
-  };
-  const clients = Array.from({ length: CLIENTS }, client);
+  const storm = joinStorm(api!.url, tt, CLIENTS);
+  const { acknowledged, refused } = storm;
   let failoverMs = 0;
   try {
     await waitFor('1,000 buyers in line and holds being granted', async () => acknowledged.length >= 1_000 && (await heldCount(h, tt)) > 0,
@@ -76,8 +64,7 @@ async function killLineMasterMidSale(waitReplicas: 0 | 1) {
     await waitFor('joins and holds after the failover', async () => ({ joined: acknowledged.length, held: await heldCount(h, tt), refused: Object.fromEntries(refused) }),
       { until: (seen) => seen.joined >= joined + 500 && seen.held > held, timeoutMs: 30_000, intervalMs: 50 });
   } finally {
-    stop = true;
-    await Promise.all(clients);
+    await storm.stop();
   }
   await waitFor('the line admitted to its end', async () => {
     const c = await lineCounters(h.ctx, tt);

@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { joinStorm } from '../helpers/sale.ts';
 import { assertJoinOrder, assertLineInvariants, assertStatusesAgree, assertStockInvariants, lineCounters } from '../../support/invariants.ts';
 import { configEnv, killAll, startBoxoffice } from '../../support/processes.ts';
 import { startRedisCluster, type RedisCluster } from '../../support/redis-cluster.ts';
@@ -47,21 +48,8 @@ test('cluster.resharding-moving-a-live-lines-slot-loses-no-acknowledged-join-and
   const env = { ...configEnv(h.config), JOIN_LIMIT_PER_IP: '0' };
   const [api] = await Promise.all([startBoxoffice({ role: 'api', env }), startBoxoffice({ role: 'worker', env })]);
 
-  const acknowledged: string[] = [];
-  const refused = new Map<string, number>();
-  let stop = false;
-  let n = 0;
-  const client = async () => {
-    while (!stop) {
-      const res = await fetch(`${api!.url}/queue/join`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: `buyer-${n++}`, ticket_type_id: tt }),
-      });
-      const body = await res.json() as { queue_token?: string; error?: { code: string } };
-      if (res.status === 202) acknowledged.push(body.queue_token!);
-      else refused.set(`${res.status} ${body.error?.code}`, (refused.get(`${res.status} ${body.error?.code}`) ?? 0) + 1);
-    }
-  };
-  const clients = Array.from({ length: CLIENTS }, client);
+  const storm = joinStorm(api!.url, tt, CLIENTS);
+  const { acknowledged, refused } = storm;
   try {
     // Enough buyers that most of the line's buckets exist: the move has many keys to carry.
     await waitFor('2,000 buyers in line and holds being granted', async () => acknowledged.length >= 2_000 && (await heldCount(tt)) > 0,
@@ -82,8 +70,7 @@ test('cluster.resharding-moving-a-live-lines-slot-loses-no-acknowledged-join-and
       { until: (seen) => seen.joined >= joinedAfterMove + 500 && seen.held > heldAfterMove, timeoutMs: 30_000, intervalMs: 50 });
     console.log(`# moved ${keysBefore} keys of line ${tt} from ${from} to ${to}: ${joinedDuring} joins acknowledged and ${heldDuring} holds granted meanwhile; refused: ${JSON.stringify(Object.fromEntries(refused))}`);
   } finally {
-    stop = true;
-    await Promise.all(clients);
+    await storm.stop();
   }
 
   await waitFor('every acknowledged buyer held', async () => {
