@@ -94,7 +94,7 @@ export function createRedis(settings: RedisSettings, { subscriber = false } = {}
   // A subscriber sends next to nothing.
   const enableAutoPipelining = !subscriber;
   const redis = settings.clusterNodes.length
-    ? new Cluster(settings.clusterNodes.map(seed), clusterOptions(options, enableAutoPipelining, subscriber))
+    ? refreshingSlots(new Cluster(settings.clusterNodes.map(seed), clusterOptions(options, enableAutoPipelining, subscriber)))
     : new Redis(settings.url, { ...options, enableAutoPipelining });
   for (const { name, numberOfKeys, lua } of SCRIPTS) redis.defineCommand(name, { numberOfKeys, lua });
   return redis as RedisClient;
@@ -105,20 +105,32 @@ function seed(node: string): { host: string; port: number } {
   return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
 }
 
+const SLOTS_REFRESH_MS = 2_000;
+
+/**
+ * Reads the slot map again every 2 s, whatever else happens. A subscriber sends no command that a
+ * MOVED could correct: when a slot moves, its old master unsubscribes it from the slot's channels
+ * and ioredis reads the map at once, but from any master, which may not know the new owner yet; it
+ * then listened to nobody (a worker's wakes were lost for good in
+ * test/integration/cluster-resharding.test.ts). A MOVED inside a pipeline (a join and its WAIT) is
+ * not followed and does not make ioredis read the map either: after a failover the API answered
+ * every such join 503 for 30 s and more (cluster-failover.test.ts). A changed map subscribes again
+ * on the new owner ('subscribersReady'). Not ioredis's slotsRefreshInterval: a read in flight when
+ * the client disconnects arms its timer again, for good, and the process never exits (a CI run
+ * hung so); this timer never keeps the process alive and stops with the client.
+ */
+function refreshingSlots(cluster: Cluster): Cluster {
+  const timer = setInterval(() => cluster.refreshSlotsCache(), SLOTS_REFRESH_MS).unref();
+  cluster.once('end', () => clearInterval(timer));
+  return cluster;
+}
+
+
 function clusterOptions(redisOptions: RedisOptions, enableAutoPipelining: boolean, shardedSubscribers: boolean): ClusterOptions {
   return {
     redisOptions,
     enableAutoPipelining,
     shardedSubscribers,
-    // The slot map is read again every 2 s, whatever else happens. A subscriber sends no command
-    // that a MOVED could correct: when a slot moves, its old master unsubscribes it from the slot's
-    // channels and ioredis reads the map at once, but from any master, which may not know the new
-    // owner yet; it then listened to nobody (a worker's wakes were lost for good in
-    // test/integration/cluster-resharding.test.ts). A MOVED inside a pipeline (a join and its
-    // WAIT) is not followed and does not make ioredis read the map either: after a failover the
-    // API answered every such join 503 for 30 s and more (cluster-failover.test.ts). A changed
-    // map subscribes again on the new owner ('subscribersReady').
-    slotsRefreshInterval: 2_000,
     // Reading the map may take as long as any command (ioredis's default is 1 s): a worker started
     // on a loaded machine failed every read for a minute and never came up (cluster-many-lines).
     slotsRefreshTimeout: redisOptions.commandTimeout,
