@@ -41,6 +41,7 @@ export function createDb(connectionString: string, log: Logger, { max = 10, time
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: timeoutMs ?? 5_000, query_timeout: timeoutMs });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client failed'));
+  const onLost = (err: Error) => log.warn({ err: err.message }, 'PostgreSQL connection lost mid-transaction');
   return {
     pool,
     async query(text, values) {
@@ -53,13 +54,19 @@ export function createDb(connectionString: string, log: Logger, { max = 10, time
     },
     async withTransaction(fn) {
       const client = await pool.connect();
+      // A connection lost between two statements is emitted as an 'error' on the client, which the
+      // pool listens to only while the client is idle: unheard, it would end the process. The next
+      // statement fails with it, and the transaction with that.
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const result = await fn(client);
         await client.query('COMMIT');
+        client.off('error', onLost);
         client.release();
         return result;
       } catch (err) {
+        client.off('error', onLost);
         client.release(err as Error);
         throw err;
       }
