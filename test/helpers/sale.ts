@@ -1,6 +1,8 @@
 // Driving a small sale through the HTTP API (app.inject), for the operations tests.
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import type { Context } from '../../src/context.ts';
+import { lineCounters } from '../../support/invariants.ts';
 import type { TicketTypeStats } from '../../src/domain/figures.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -48,6 +50,8 @@ export interface JoinStorm {
   refused: Map<string, number>;
   /** Stops the clients once their joins in flight are answered. */
   stop(): Promise<void>;
+  /** Fails unless every refusal was a 503 (the join did not run), with the server's first errors. */
+  assertOnlyUnavailable(serverLines: string[]): void;
 }
 
 /** `clients` buyers at a time join ticket type `ticketTypeId` through a server's HTTP API, each a new user, until stopped. */
@@ -78,5 +82,15 @@ export function joinStorm(url: string, ticketTypeId: number, clients: number): J
       stopped = true;
       await Promise.all(running);
     },
+    assertOnlyUnavailable(serverLines) {
+      assert.deepEqual([...refused.keys()].filter((r) => !r.startsWith('503 ')), [], `joins refused: ${JSON.stringify(Object.fromEntries(refused))}\n`
+        + serverLines.filter((l) => l.includes('"level":50')).slice(0, 3).join('\n'));
+    },
   };
 }
+
+/** Waits until nobody waits in the line or in a batch and no processor holds it. */
+export const waitForLineAdmitted = (ctx: Context, ticketTypeId: number) => waitFor('the line admitted to its end', async () => {
+  const c = await lineCounters(ctx, ticketTypeId);
+  return !c.queued && !c.processing && (await ctx.lines.leaseRemainingMs(ticketTypeId)) === -2;
+}, { timeoutMs: 30_000, intervalMs: 50 });
