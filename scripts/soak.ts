@@ -15,7 +15,7 @@ import { dropDatabase, ensureDatabase, migrate } from '../src/db/migrate.ts';
 import type { TokenRecord } from '../src/domain/record.ts';
 import { FINAL_STATUSES, type Status } from '../src/domain/status.ts';
 import { TOKEN_PATTERN } from '../src/domain/token.ts';
-import { assertLineInvariants, assertStockInvariants, readLine } from '../support/invariants.ts';
+import { assertLineInvariants, assertStockInvariants, lineCounters, readLine } from '../support/invariants.ts';
 import { configEnv, startBoxoffice, type BoxofficeProcess } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -388,9 +388,11 @@ async function settle({ ctx, ticketTypes }: World, tally: Tally, print: (line: s
   print('load stopped; waiting for every hold to end and every line to empty');
   await waitFor('every hold to end and every line to empty', async () => {
     const held = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM reservations WHERE status = 'reserved'`);
+    // Both lists in one atomic read: a batch put back moves from `processing` to `queue`, and two
+    // reads one after the other once saw an empty line while 12 buyers were on their way back.
     const lines = await Promise.all(ticketTypes.map(async (t) => {
-      const k = ctx.keys.line(t.id);
-      return (await ctx.redis.llen(k.queue)) + (await ctx.redis.llen(k.processing));
+      const { queued, processing } = await lineCounters(ctx, t.id);
+      return queued + processing;
     }));
     return { holds: held.rows[0]!.n, inLine: lines };
   }, { until: ({ holds, inLine }) => holds === 0 && inLine.every((n) => n === 0), timeoutMs: SETTLE_MS, intervalMs: 500 })
