@@ -104,9 +104,10 @@ describe('benchmarks at smoke sizes', () => {
     assert.ok(data.redis.prequeueBytesPerEntry > 20 && data.redis.prequeueBytesPerEntry < 1_000, `${data.redis.prequeueBytesPerEntry} B per entry`);
   });
 
-  test('bench.durability-joins-on-a-redis-of-each-persistence', async () => {
+  test('bench.durability-joins-on-a-redis-of-each-persistence-and-on-a-replicated-cluster', async () => {
     const { data } = await durability.run(env, durability.smoke, silentProgress);
-    assert.deepEqual(Object.keys(data.runs), ['no persistence', 'appendfsync everysec', 'appendfsync always']);
+    assert.deepEqual(Object.keys(data.runs), ['no persistence', 'appendfsync everysec', 'appendfsync always',
+      '3 masters + 3 replicas, no WAIT', '3 masters + 3 replicas, WAIT 1']);
     for (const [mode, [run]] of Object.entries(data.runs)) {
       assert.ok(run && run.rps > 0, `${mode}: joins were answered`);
       assert.equal(run.failed, 0, `${mode}: every join answered 2xx`);
