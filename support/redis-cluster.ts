@@ -4,7 +4,7 @@
 // master while it is in use (resharding), as an operator would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,8 +35,15 @@ export interface RedisCluster {
    * steps so that traffic runs while the slot is half moved.
    */
   moveSlotOf(key: string, toPort: number, options?: { keysPerStep?: number; pauseMs?: number }): Promise<void>;
-  /** Waits until every running node reports cluster_state:ok. */
+  /**
+   * Waits until every running node reports cluster_state:ok and every running replica has
+   * finished its sync with its master. A replica that never synced does not stand for election:
+   * Redis counts its data as too old (cluster-replica-validity-factor) and logs "Currently unable
+   * to failover", and its master's slots stay unserved for good if the master dies.
+   */
   healthy(timeoutMs?: number): Promise<void>;
+  /** The last lines of every node's log, each marked with its port: for the message of a failed wait. */
+  logTails(count?: number): string;
   close(): Promise<void>;
   /** Kills every node and removes its data without waiting: for a process 'exit' handler. */
   closeNow(): void;
@@ -94,7 +101,9 @@ export async function startRedisCluster({ masters = 3, replicas = 0, nodeTimeout
   const nodes = ports.map((port): ClusterNodeProcess & { proc?: ChildProcess } => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
       '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs),
-      '--logfile', `redis-${port}.log`];
+      '--logfile', `redis-${port}.log`,
+      // A replica syncs as soon as it asks, not after Redis's 5 s wait for others to share the transfer.
+      '--repl-diskless-sync-delay', '0'];
     const node: ClusterNodeProcess & { proc?: ChildProcess } = {
       port,
       get running() {
@@ -171,11 +180,20 @@ export async function startRedisCluster({ masters = 3, replicas = 0, nodeTimeout
       }
     },
     async healthy(timeoutMs = 30_000) {
-      await waitFor('every node to report cluster_state:ok', async () => {
-        const states = await Promise.all(nodes.filter((n) => n.running).map((n) =>
-          withNode(n.port, (r) => r.cluster('INFO')).catch(() => '')));
-        return states.every((info) => info.includes('cluster_state:ok'));
+      await waitFor('every node to report cluster_state:ok and every replica to be in sync', async () => {
+        const states = await Promise.all(nodes.filter((n) => n.running).map((n) => withNode(n.port, async (r) => ({
+          cluster: await r.cluster('INFO'),
+          replication: await r.info('replication'),
+        })).catch(() => undefined)));
+        return states.every((state) => state?.cluster.includes('cluster_state:ok')
+          && (state.replication.includes('role:master') || state.replication.includes('master_link_status:up')));
       }, { timeoutMs });
+    },
+    logTails(count = 5) {
+      return nodes.map(({ port }) => {
+        const log = readFileSync(path.join(dir, `redis-${port}.log`), 'utf8').trimEnd().split('\n');
+        return log.slice(-count).map((line) => `${port}: ${line}`).join('\n');
+      }).join('\n');
     },
     async close() {
       await Promise.all(nodes.map((n) => n.kill9()));

@@ -478,9 +478,10 @@ export class LineStore {
   }
 
   /**
-   * Each line's length, served counter and pause. The commands of all lines are sent together,
-   * so that they travel in one round trip per Redis node (automatic pipelining groups them by
-   * node; a pipeline across lines would span slots, which Redis Cluster refuses).
+   * Each line's length, served counter and pause. The commands of all lines are sent together:
+   * on one Redis they travel in one round trip (automatic pipelining); on a cluster they are in
+   * flight at once on each node's connection (a pipeline across lines would span slots, which
+   * Redis Cluster refuses).
    */
   async progress(ticketTypeIds: number[]): Promise<LineProgress[]> {
     return Promise.all(ticketTypeIds.map(async (id) => {

@@ -46,7 +46,7 @@ export async function stats(app: FastifyInstance): Promise<Map<number, StatsRow>
 export interface JoinStorm {
   /** Tokens of the joins answered 202, in the order the answers came. */
   acknowledged: string[];
-  /** Every other answer, counted by `<status> <error code>` (`network <message>` when none came). */
+  /** Every other answer, counted by `<status> <error code>` (`network <message>: <cause>` when none came). */
   refused: Map<string, number>;
   /** Stops the clients once their joins in flight are answered. */
   stop(): Promise<void>;
@@ -70,7 +70,9 @@ export function joinStorm(url: string, ticketTypeId: number, clients: number): J
         if (res.status === 202) acknowledged.push(answer.queue_token!);
         else count(`${res.status} ${answer.error?.code}`);
       } catch (err) {
-        count(`network ${(err as Error).message}`);
+        // fetch says only "fetch failed"; what failed (ECONNRESET, a socket closed) is its cause.
+        const cause = (err as Error).cause as { code?: string; message?: string } | undefined;
+        count(`network ${(err as Error).message}${cause ? `: ${cause.code ?? cause.message}` : ''}`);
       }
     }
   };
