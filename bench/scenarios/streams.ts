@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../../support/wait.ts';
+import { cpuSeconds } from '../lib/cpu.ts';
 import { defineScenario } from '../lib/report.ts';
 import { fmt, median, round } from '../lib/stats.ts';
 
@@ -26,17 +27,11 @@ interface Broadcast {
 
 /** Positions may change at most once a second per client (src/api/live-lines.ts). */
 const POSITION_INTERVAL_MS = 1_000;
-const CLK_TCK = 100;
 
 function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
-/** User and system CPU of a process so far, ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
 
 export const streams = defineScenario({
   name: 'streams',
@@ -91,7 +86,7 @@ export const streams = defineScenario({
       for (let b = 1; b <= o.broadcasts; b++) {
         // Past the interval since every client's last position, counted from the last one's.
         await delay(2 * POSITION_INTERVAL_MS + 500);
-        const cpuBefore = cpuMs(api.pid);
+        const cpuBefore = cpuSeconds(api.pid);
         const started = performance.now();
         const served = await env.ctx.redis.incr(k.served);
         await env.ctx.redis.spublish(k.events, JSON.stringify({ served, changes: {} }));
@@ -99,7 +94,7 @@ export const streams = defineScenario({
         await waitFor(`streams: broadcast ${b} reaching every client`, () => positions.every((p, i) => p === Math.max(1, i + 1 - served)),
           { timeoutMs: 30_000, intervalMs: 5 });
         const ms = performance.now() - started;
-        broadcasts.push({ ms, cpuMs: cpuMs(api.pid) - cpuBefore });
+        broadcasts.push({ ms, cpuMs: (cpuSeconds(api.pid) - cpuBefore) * 1000 });
         progress.update(`streams: broadcast ${b}/${o.broadcasts} in ${round(ms, 1)} ms`);
       }
       const ms = median(broadcasts.map((b) => b.ms));
