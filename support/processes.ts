@@ -131,11 +131,7 @@ export async function spawnBoxoffice(options: SpawnOptions): Promise<BoxofficePr
     },
     async ready(timeoutMs = STARTUP_MS) {
       const what = `the ${role} process ${proc.pid} to answer on ${url}`;
-      try {
-        await waitFor(what, async () => exitedFlag || answers(url), { timeoutMs, intervalMs: 50 });
-      } catch (err) {
-        throw new Error(`${(err as Error).message}:\n${proc.tail()}`);
-      }
+      await waitFor(what, async () => exitedFlag || answers(url), { timeoutMs, intervalMs: 50, explain: () => proc.tail() });
       if (exitedFlag) {
         const { code, signal } = await exited;
         throw new Error(`the ${role} process ${proc.pid} exited (${signal ?? code}) before it answered on ${url}:\n${proc.tail()}`);

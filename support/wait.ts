@@ -11,6 +11,8 @@ export interface WaitOptions<T> {
   until?: (value: T) => boolean;
   /** A figure that moves while the awaited thing advances: a long wait that keeps moving is no stall. */
   progress?: () => number;
+  /** What else a timeout's message should say (a process's last output, a server's log), read then. */
+  explain?: () => string;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function waitFor<T>(
   what: string, check: () => T | Promise<T>, options?: WaitOptions<T>,
 ): Promise<Exclude<T, undefined | false>>;
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: WaitOptions<T> = {}): Promise<T> {
-  const { timeoutMs = 15_000, intervalMs = 25, until, progress } = options;
+  const { timeoutMs = 15_000, intervalMs = 25, until, progress, explain } = options;
   const ready = until ?? ((value: T) => value !== undefined && value !== false);
   let lastMove = Date.now();
   let moved = progress?.();
@@ -38,7 +40,8 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
     }
     if (Date.now() - lastMove > timeoutMs) {
       const seen = until ? `; last seen: ${shown(value)}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms${progress ? ' without progress' : ''} waiting for ${what}${seen}`);
+      throw new Error(`timed out after ${timeoutMs} ms${progress ? ' without progress' : ''} waiting for ${what}${seen}`
+        + (explain ? `:\n${explain()}` : ''));
     }
     await delay(intervalMs);
   }

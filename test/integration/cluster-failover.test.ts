@@ -51,9 +51,7 @@ async function killLineMasterMidSale(waitReplicas: 0 | 1) {
     await killed.kill9();
     // Right after the kill the others still call the cluster healthy: wait for the promotion.
     await waitFor('a replica to take the line over', async () => (await cluster.masterOf(k.queue).catch(() => master)) !== master,
-      { timeoutMs: 30_000, intervalMs: 50 }).catch((err: Error) => {
-      throw new Error(`${err.message}; the nodes' logs end:\n${cluster.logTails()}`);
-    });
+      { timeoutMs: 30_000, intervalMs: 50, explain: () => `the nodes' logs end:\n${cluster.logTails()}` });
     failoverMs = performance.now() - killedAt;
     // The killed node comes back, as its supervisor would restart it, and becomes the replica of
     // the promoted one: until then a join's WAIT finds no replica, waits its full second and is

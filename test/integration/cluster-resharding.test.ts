@@ -59,9 +59,9 @@ test('cluster.resharding-moving-a-live-lines-slot-loses-no-acknowledged-join-and
     const joinedAfterMove = acknowledged.length;
     const heldAfterMove = await heldCount(tt);
     await waitFor('joins and holds on the new master', async () => ({ joined: acknowledged.length, held: await heldCount(tt), refused: Object.fromEntries(refused) }),
-      { until: (seen) => seen.joined >= joinedAfterMove + 500 && seen.held > heldAfterMove, timeoutMs: 30_000, intervalMs: 50 })
-      .catch((err: Error) => {
-        throw new Error(`${err.message}\nthe API ${api!.running ? 'runs' : 'has exited'}; its output ends:\n${api!.tail(20)}`);
+      {
+        until: (seen) => seen.joined >= joinedAfterMove + 500 && seen.held > heldAfterMove, timeoutMs: 30_000, intervalMs: 50,
+        explain: () => `the API ${api!.running ? 'runs' : 'has exited'}; its output ends:\n${api!.tail(20)}`,
       });
     console.log(`# moved ${keysBefore} keys of line ${tt} from ${from} to ${to}: ${joinedDuring} joins acknowledged and ${heldDuring} holds granted meanwhile; refused: ${JSON.stringify(Object.fromEntries(refused))}`);
   } finally {
