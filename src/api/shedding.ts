@@ -17,15 +17,24 @@ declare module 'fastify' {
   }
 }
 
-export function registerConcurrencyLimit(app: FastifyInstance, config: Config): void {
+type OnRequest = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** An onRequest hook that lets at most `max` of the requests it sees be in flight, refusing the rest. */
+function inFlightLimit(max: number, refusal: Error): OnRequest {
   let inFlight = 0;
-  const refusal = overloaded('This server is answering as many requests as it can', config.OVERLOAD_RETRY_AFTER_SECONDS);
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.routeOptions.config.longLived) return;
-    if (inFlight >= config.MAX_CONCURRENT_REQUESTS) throw refusal;
+  return async (_req, reply) => {
+    if (inFlight >= max) throw refusal;
     inFlight++;
     // 'close' comes once for every response, answered or abandoned by the client.
     reply.raw.once('close', () => inFlight--);
+  };
+}
+
+export function registerConcurrencyLimit(app: FastifyInstance, config: Config): void {
+  const limit = inFlightLimit(config.MAX_CONCURRENT_REQUESTS,
+    overloaded('This server is answering as many requests as it can', config.OVERLOAD_RETRY_AFTER_SECONDS));
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.routeOptions.config.longLived) await limit(req, reply);
   });
 }
 
@@ -53,12 +62,7 @@ export async function registerPressure(app: FastifyInstance, config: Config): Pr
  * before the body is read and before the rate limit's round trip, so that a refusal costs a few
  * microseconds; the refused buyer changed nothing and is told when to come back.
  */
-export function joinShedding(config: Config): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  let inFlight = 0;
-  const refusal = overloaded('More buyers are joining than this server can answer at once', config.OVERLOAD_RETRY_AFTER_SECONDS);
-  return async (_req, reply) => {
-    if (inFlight >= config.MAX_CONCURRENT_JOINS) throw refusal;
-    inFlight++;
-    reply.raw.once('close', () => inFlight--);
-  };
+export function joinShedding(config: Config): OnRequest {
+  return inFlightLimit(config.MAX_CONCURRENT_JOINS,
+    overloaded('More buyers are joining than this server can answer at once', config.OVERLOAD_RETRY_AFTER_SECONDS));
 }
