@@ -70,12 +70,21 @@ export const ticketTypeView = (row: StoredTicketType) => withState(row);
  * Creates a ticket type whose whole capacity is available; undefined when the event does not
  * exist. A pre-queue gets its draw secret now, and its commitment is published at once.
  */
+/**
+ * Ticket types are created one at a time (this transaction-scoped lock is taken before the row
+ * draws its id), so that they commit in id order: the processors look for new ones by id
+ * (ticketTypesSince), and one that committed after a higher id was seen would never be looked at
+ * (300 created at once: a line left without its processor, engine-many-lines.test.ts).
+ */
+const CREATE_LOCK_KEY = 7_262_004; // arbitrary, constant: "boxoffice ticket type creation"
+
 export async function createTicketType(db: Queryable, eventId: number, t: NewTicketType): Promise<TicketType | undefined> {
   const secret = t.prequeue_opens_at ? newDrawSecret() : null;
   const { rows } = await db.query<StoredTicketType>(
     `INSERT INTO ticket_types (event_id, name, price, capacity, quantity_available, max_per_order, prequeue_opens_at, sale_starts_at,
                                sale_ends_at, draw_secret, draw_commitment, join_challenge, challenge_difficulty, confirm_by, checkout_url)
-     SELECT id, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM events WHERE id = $1
+     SELECT id, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+     FROM events, (SELECT pg_advisory_xact_lock(${CREATE_LOCK_KEY})) AS one_at_a_time WHERE id = $1
      RETURNING ${TICKET_TYPE_COLUMNS}`,
     [eventId, t.name, t.price, t.capacity, t.max_per_order ?? 4, t.prequeue_opens_at ?? null, t.sale_starts_at ?? null,
       t.sale_ends_at ?? null, secret, secret && drawCommitment(secret), t.join_challenge ?? false, t.challenge_difficulty ?? 50_000,
